@@ -1,0 +1,214 @@
+package aws
+
+import (
+	"net/netip"
+
+	"github.com/flowsift/flowsift/flowlog"
+	"github.com/flowsift/flowsift/flowlog/internal/lex"
+)
+
+// maxFields bounds the tokens kept per line (every known field fits).
+const maxFields = 72
+
+// LineParser turns one data line of a known Format into a record. It is
+// shared by the text reader and the CloudWatch shapes, whose messages are
+// lines of the default format.
+type LineParser struct {
+	Format *Format
+	Tally  *flowlog.Tally
+	In     *flowlog.Interner
+	Source flowlog.Source
+
+	toks [maxFields][]byte
+	ints [maxFields]int64 // parsed optional integers, by line position
+}
+
+func isDash(b []byte) bool { return len(b) == 1 && b[0] == '-' }
+
+// numField validates one integer token; "-" is absent (0).
+func (p *LineParser) numField(pos int64, name string, b []byte, max uint64, overKind flowlog.Kind) (int64, bool) {
+	if b == nil || isDash(b) { // absent from the format, or "-"
+		return 0, true
+	}
+	v, e := lex.ParseUint(b, max)
+	switch e {
+	case lex.NumSyntax:
+		p.Tally.Badf(pos, flowlog.KindBadNumber, "%s %q is not a decimal integer", name, b)
+		return 0, false
+	case lex.NumOverflow:
+		if overKind == flowlog.KindBadNumber {
+			p.Tally.Badf(pos, overKind, "%s %q is out of range", name, b)
+		} else {
+			p.Tally.Badf(pos, overKind, "%s %q is larger than %d", name, b, max)
+		}
+		return 0, false
+	}
+	return int64(v), true
+}
+
+// Parse parses a data line at position pos (a line that is not a header).
+// It returns true when rec holds a record; otherwise the line was reported
+// (malformed) or counted (NODATA/SKIPDATA).
+func (p *LineParser) Parse(line []byte, pos int64, rec *flowlog.Record) bool {
+	f := p.Format
+	toks, n := lex.Fields(line, p.toks[:0:maxFields])
+	if n != len(f.fields) {
+		p.Tally.Badf(pos, flowlog.KindFieldCount, "%d fields, the format has %d", n, len(f.fields))
+		return false
+	}
+	tok := func(id fieldID) []byte {
+		if s := f.slot[id]; s >= 0 {
+			return toks[s]
+		}
+		return nil // absent from the format
+	}
+	// (2) NODATA / SKIPDATA: counted, nothing else validated.
+	status := tok(fLogStatus)
+	if len(status) == 6 && string(status) == "NODATA" {
+		p.Tally.NoData++
+		return false
+	}
+	if len(status) == 8 && string(status) == "SKIPDATA" {
+		p.Tally.SkipData++
+		return false
+	}
+	// (3) Field values, in the order of the FORMATS.md 3.4 table.
+	rec.Reset()
+	rec.Source = p.Source
+	var ok bool
+	if rec.Src, ok = p.addr(pos, "srcaddr", tok(fSrcAddr)); !ok {
+		return false
+	}
+	if rec.Dst, ok = p.addr(pos, "dstaddr", tok(fDstAddr)); !ok {
+		return false
+	}
+	var v int64
+	if v, ok = p.numField(pos, "srcport", tok(fSrcPort), lex.MaxPort, flowlog.KindBadPort); !ok {
+		return false
+	}
+	rec.SrcPort = uint16(v)
+	if v, ok = p.numField(pos, "dstport", tok(fDstPort), lex.MaxPort, flowlog.KindBadPort); !ok {
+		return false
+	}
+	rec.DstPort = uint16(v)
+	if v, ok = p.numField(pos, "protocol", tok(fProtocol), lex.MaxProto, flowlog.KindBadProtocol); !ok {
+		return false
+	}
+	rec.Proto = uint8(v)
+	if rec.Packets, ok = p.numField(pos, "packets", tok(fPackets), lex.MaxInt64, flowlog.KindBadNumber); !ok {
+		return false
+	}
+	if rec.Bytes, ok = p.numField(pos, "bytes", tok(fBytes), lex.MaxInt64, flowlog.KindBadNumber); !ok {
+		return false
+	}
+	if rec.Start, ok = p.numField(pos, "start", tok(fStart), lex.MaxInt64, flowlog.KindBadNumber); !ok {
+		return false
+	}
+	if rec.End, ok = p.numField(pos, "end", tok(fEnd), lex.MaxInt64, flowlog.KindBadNumber); !ok {
+		return false
+	}
+	// Optional integers: packets-lost-* (int64), then version, tcp-flags, traffic-path (int32).
+	for i, id := range f.fields {
+		if d := &fieldDefs[id]; d.kind == kInt64 {
+			if p.ints[i], ok = p.numField(pos, d.name, toks[i], lex.MaxInt64, flowlog.KindBadNumber); !ok {
+				return false
+			}
+		}
+	}
+	if s := f.slot[fVersion]; s >= 0 {
+		if p.ints[s], ok = p.numField(pos, "version", toks[s], lex.MaxInt32, flowlog.KindBadNumber); !ok {
+			return false
+		}
+	}
+	if v, ok = p.numField(pos, "tcp-flags", tok(fTCPFlags), lex.MaxInt32, flowlog.KindBadNumber); !ok {
+		return false
+	}
+	rec.TCPFlags = int32(v)
+	if s := f.slot[fTrafficPath]; s >= 0 {
+		if p.ints[s], ok = p.numField(pos, "traffic-path", toks[s], lex.MaxInt32, flowlog.KindBadNumber); !ok {
+			return false
+		}
+	}
+	if b := tok(fAction); b != nil && !isDash(b) {
+		switch string(b) {
+		case "ACCEPT":
+			rec.Action = flowlog.ActionAccept
+		case "REJECT":
+			rec.Action = flowlog.ActionReject
+		default:
+			p.Tally.Badf(pos, flowlog.KindBadValue, "action %q is not ACCEPT, REJECT or -", b)
+			return false
+		}
+	}
+	if b := tok(fFlowDirection); b != nil && !isDash(b) {
+		switch string(b) {
+		case "ingress":
+			rec.Direction = flowlog.DirIngress
+		case "egress":
+			rec.Direction = flowlog.DirEgress
+		default:
+			p.Tally.Badf(pos, flowlog.KindBadValue, "flow-direction %q is not ingress, egress or -", b)
+			return false
+		}
+	}
+	if status != nil && !isDash(status) && string(status) != "OK" {
+		p.Tally.Badf(pos, flowlog.KindBadValue, "log-status %q is not OK, NODATA, SKIPDATA or -", status)
+		return false
+	}
+	// (4) The record.
+	rec.Account = p.str(tok(fAccountID))
+	rec.Iface = p.str(tok(fInterfaceID))
+	rec.VPC = p.str(tok(fVPCID))
+	rec.Subnet = p.str(tok(fSubnetID))
+	for _, id := range f.attrs {
+		s := f.slot[id]
+		b := toks[s]
+		if isDash(b) {
+			continue
+		}
+		d := &fieldDefs[id]
+		switch d.kind {
+		case kStr:
+			rec.Attrs = append(rec.Attrs, flowlog.Attr{Key: d.attr, Str: p.In.Bytes(b)})
+		case kInt32, kInt64:
+			rec.Attrs = append(rec.Attrs, flowlog.Attr{Key: d.attr, Int: p.ints[s]})
+		case kPktAddr:
+			a, ok := lex.ParseAddr(b)
+			if !ok {
+				p.Tally.BadPktIP++ // not validated (FORMATS.md 3.4): key left out, counted
+				continue
+			}
+			rec.Attrs = append(rec.Attrs, flowlog.Attr{Key: d.attr, Str: p.addrString(a)})
+		}
+	}
+	return true
+}
+
+func (p *LineParser) addr(pos int64, name string, b []byte) (a netip.Addr, ok bool) {
+	if b == nil {
+		p.Tally.Badf(pos, flowlog.KindBadIP, "%s is not in the format: a record needs both addresses", name)
+		return a, false
+	}
+	if isDash(b) {
+		p.Tally.Badf(pos, flowlog.KindBadIP, "%s is \"-\" on a line that is not NODATA/SKIPDATA", name)
+		return a, false
+	}
+	if a, ok = lex.ParseAddr(b); !ok {
+		p.Tally.Badf(pos, flowlog.KindBadIP, "%s %q is not an IP address", name, b)
+	}
+	return a, ok
+}
+
+func (p *LineParser) str(b []byte) string {
+	if b == nil || isDash(b) {
+		return ""
+	}
+	return p.In.Bytes(b)
+}
+
+// addrString returns the canonical text of a, interned (pkt-* addresses
+// repeat as much as srcaddr/dstaddr do).
+func (p *LineParser) addrString(a netip.Addr) string {
+	var buf [64]byte
+	return p.In.Bytes(a.AppendTo(buf[:0]))
+}

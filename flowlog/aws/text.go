@@ -1,0 +1,89 @@
+package aws
+
+import (
+	"io"
+
+	"github.com/flowsift/flowsift/flowlog"
+	"github.com/flowsift/flowsift/flowlog/internal/lex"
+)
+
+// TextReader reads AWS flow-log text: an optional header line names the
+// field order (S3 objects), otherwise the default format applies
+// (CloudWatch messages). A later header takes effect from the next line.
+type TextReader struct {
+	lines *lex.Lines
+	p     LineParser
+	tally *flowlog.Tally
+	toks  [maxFields][]byte
+	done  bool
+}
+
+// NewTextReader reads r, reporting to t. A nil format means the default.
+func NewTextReader(r io.Reader, t *flowlog.Tally, format *Format) *TextReader {
+	if format == nil {
+		format = DefaultFormat
+	}
+	t.Format = flowlog.SourceAWSText
+	return &TextReader{
+		lines: lex.NewLines(r),
+		p:     LineParser{Format: format, Tally: t, In: &flowlog.Interner{}, Source: flowlog.SourceAWSText},
+		tally: t,
+	}
+}
+
+// Format returns the field order in effect.
+func (tr *TextReader) Format() *Format { return tr.p.Format }
+
+// Next implements flowlog.Reader.
+func (tr *TextReader) Next(rec *flowlog.Record) bool {
+	if tr.done {
+		return false
+	}
+	t := tr.tally
+	for !t.Aborted() && tr.lines.Next() {
+		line := tr.lines.Line
+		pos := tr.lines.N
+		first := firstNonBlank(line)
+		if first < 0 {
+			t.Blank++
+			continue
+		}
+		if c := line[first]; c >= 'a' && c <= 'z' {
+			toks, n := lex.Fields(line, tr.toks[:0:maxFields])
+			switch cls, detail := classifyHeader(toks, n); cls {
+			case isHeader:
+				names := make([]string, len(toks))
+				for i, tk := range toks {
+					names[i] = string(tk)
+				}
+				f, err := NewFormat(names)
+				if err == nil { // classifyHeader guarantees it
+					tr.p.Format = f
+				}
+				t.Headers++
+				continue
+			case lookAlike:
+				t.Bad(pos, flowlog.KindBadHeader, detail+": not a header, the field order stays as it was")
+				continue
+			}
+		}
+		if tr.p.Parse(line, pos, rec) {
+			t.Records++
+			return true
+		}
+	}
+	tr.done = true
+	if err := tr.lines.Err(); err != nil {
+		t.Badf(tr.lines.N+1, flowlog.KindTruncated, "%v", err)
+	}
+	return false
+}
+
+func firstNonBlank(b []byte) int {
+	for i, c := range b {
+		if c != ' ' && c != '\t' {
+			return i
+		}
+	}
+	return -1
+}
