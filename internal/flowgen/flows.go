@@ -9,14 +9,14 @@ import (
 // format's generator.
 type Flow struct {
 	Account, Iface, VPC, Subnet, Instance, Region, AZ string
-	Src, Dst                                         netip.Addr
-	SrcPort, DstPort                                 uint16
-	Proto                                            uint8
-	Packets, Bytes                                   int64
-	Start, End                                       int64
-	Accept                                           bool
-	Ingress                                          bool
-	TCPFlags                                         int32
+	Src, Dst                                          netip.Addr
+	SrcPort, DstPort                                  uint16
+	Proto                                             uint8
+	Packets, Bytes                                    int64
+	Start, End                                        int64
+	Accept                                            bool
+	Ingress                                           bool
+	TCPFlags                                          int32
 }
 
 // Gen produces flows of a small simulated VPC: a few hundred interfaces,
