@@ -43,6 +43,8 @@ type env struct {
 func commands() []command {
 	return []command{
 		{"flows", "read flow logs and captures, print normalized flow records", runFlows},
+		{"analyze", "judge flow records against security groups, network ACLs and IP filters", runAnalyze},
+		{"policy", "show and lint policies (configuration only, no traffic)", runPolicy},
 		{"version", "print the version", runVersion},
 	}
 }
