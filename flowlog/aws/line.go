@@ -129,30 +129,13 @@ func (p *LineParser) Parse(line []byte, pos int64, rec *flowlog.Record) bool {
 			return false
 		}
 	}
-	if b := tok(fAction); b != nil && !isDash(b) {
-		switch string(b) {
-		case "ACCEPT":
-			rec.Action = flowlog.ActionAccept
-		case "REJECT":
-			rec.Action = flowlog.ActionReject
-		default:
-			p.Tally.Badf(pos, flowlog.KindBadValue, "action %q is not ACCEPT, REJECT or -", b)
-			return false
-		}
+	if rec.Action, ok = p.action(pos, "action", tok(fAction)); !ok {
+		return false
 	}
-	if b := tok(fFlowDirection); b != nil && !isDash(b) {
-		switch string(b) {
-		case "ingress":
-			rec.Direction = flowlog.DirIngress
-		case "egress":
-			rec.Direction = flowlog.DirEgress
-		default:
-			p.Tally.Badf(pos, flowlog.KindBadValue, "flow-direction %q is not ingress, egress or -", b)
-			return false
-		}
+	if rec.Direction, ok = p.direction(pos, "flow-direction", tok(fFlowDirection)); !ok {
+		return false
 	}
-	if status != nil && !isDash(status) && string(status) != "OK" {
-		p.Tally.Badf(pos, flowlog.KindBadValue, "log-status %q is not OK, NODATA, SKIPDATA or -", status)
+	if !p.status(pos, "log-status", status) {
 		return false
 	}
 	// (4) The record.
@@ -182,6 +165,47 @@ func (p *LineParser) Parse(line []byte, pos int64, rec *flowlog.Record) bool {
 		}
 	}
 	return true
+}
+
+// action validates an action value (nil or "-": absent). Shared with the
+// Parquet reader, which passes its column name.
+func (p *LineParser) action(pos int64, name string, b []byte) (flowlog.Action, bool) {
+	if b == nil || isDash(b) {
+		return flowlog.ActionUnknown, true
+	}
+	switch string(b) {
+	case "ACCEPT":
+		return flowlog.ActionAccept, true
+	case "REJECT":
+		return flowlog.ActionReject, true
+	}
+	p.Tally.Badf(pos, flowlog.KindBadValue, "%s %q is not ACCEPT, REJECT or -", name, b)
+	return flowlog.ActionUnknown, false
+}
+
+// direction validates a flow-direction value (nil or "-": absent).
+func (p *LineParser) direction(pos int64, name string, b []byte) (flowlog.Direction, bool) {
+	if b == nil || isDash(b) {
+		return flowlog.DirUnknown, true
+	}
+	switch string(b) {
+	case "ingress":
+		return flowlog.DirIngress, true
+	case "egress":
+		return flowlog.DirEgress, true
+	}
+	p.Tally.Badf(pos, flowlog.KindBadValue, "%s %q is not ingress, egress or -", name, b)
+	return flowlog.DirUnknown, false
+}
+
+// status validates a log-status value of a line that is not NODATA or
+// SKIPDATA (checked first): OK, "-" or absent.
+func (p *LineParser) status(pos int64, name string, b []byte) bool {
+	if b == nil || isDash(b) || string(b) == "OK" {
+		return true
+	}
+	p.Tally.Badf(pos, flowlog.KindBadValue, "%s %q is not OK, NODATA, SKIPDATA or -", name, b)
+	return false
 }
 
 func (p *LineParser) addr(pos int64, name string, b []byte) (a netip.Addr, ok bool) {
