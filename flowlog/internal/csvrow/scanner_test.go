@@ -120,7 +120,7 @@ func TestScannerReadError(t *testing.T) {
 		rows int
 		at   int64
 	}{
-		{"\"a\"\n\"b\"\n\"c", 2, 3},    // partial last line is not a row
+		{"\"a\"\n\"b\"\n\"c", 2, 3},      // partial last line is not a row
 		{"\"a\"\n\"b\nmore\npart", 1, 2}, // row open across lines at the damage
 	} {
 		s := New(&errAfter{r: strings.NewReader(c.in), err: damage})
