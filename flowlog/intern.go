@@ -9,8 +9,29 @@ import "unsafe"
 // stream of unique values cannot grow memory without bound. Not safe for
 // concurrent use: give each reader its own.
 type Interner struct {
-	m   map[string]string
-	Max int // distinct strings kept; 0 means 1<<16
+	m     map[string]string
+	Max   int // distinct strings kept; 0 means 1<<16
+	cache [internCache]string
+}
+
+// internCache is the size of the direct-mapped cache in front of the map:
+// most lookups hit it and skip hashing the whole string.
+const internCache = 1024
+
+// slot hashes the length and the last 8 bytes (where ids differ).
+func slot(b []byte) int {
+	n := len(b)
+	var h uint64 = uint64(n) * 0x9e3779b97f4a7c15
+	if n >= 8 {
+		h ^= uint64(b[n-1]) | uint64(b[n-2])<<8 | uint64(b[n-3])<<16 | uint64(b[n-4])<<24 |
+			uint64(b[n-5])<<32 | uint64(b[n-6])<<40 | uint64(b[n-7])<<48 | uint64(b[n-8])<<56
+	} else {
+		for _, c := range b {
+			h = h<<8 | uint64(c)
+		}
+	}
+	h *= 0xff51afd7ed558ccd
+	return int(h >> (64 - 10))
 }
 
 // Bytes returns the interned string equal to b.
@@ -18,10 +39,16 @@ func (in *Interner) Bytes(b []byte) string {
 	if len(b) == 0 {
 		return ""
 	}
-	if s, ok := in.m[string(b)]; ok { // no allocation: map lookup by string(b)
-		return s
+	i := slot(b)
+	if c := in.cache[i]; c == string(b) {
+		return c
 	}
-	return in.add(string(b))
+	s, ok := in.m[string(b)] // no allocation: map lookup by string(b)
+	if !ok {
+		s = in.add(string(b))
+	}
+	in.cache[i] = s
+	return s
 }
 
 // String returns the interned copy of s.

@@ -21,6 +21,16 @@ type LineParser struct {
 
 	toks [maxFields][]byte
 	ints [maxFields]int64 // parsed optional integers, by line position
+	line [][]byte         // tokens of the line being parsed
+	last [numCore]string  // last interned value per core string field
+}
+
+// tok returns the token of field id, or nil when the format lacks it.
+func (p *LineParser) tok(id fieldID) []byte {
+	if s := p.Format.slot[id]; s >= 0 {
+		return p.line[s]
+	}
+	return nil
 }
 
 func isDash(b []byte) bool { return len(b) == 1 && b[0] == '-' }
@@ -56,14 +66,9 @@ func (p *LineParser) Parse(line []byte, pos int64, rec *flowlog.Record) bool {
 		p.Tally.Badf(pos, flowlog.KindFieldCount, "%d fields, the format has %d", n, len(f.fields))
 		return false
 	}
-	tok := func(id fieldID) []byte {
-		if s := f.slot[id]; s >= 0 {
-			return toks[s]
-		}
-		return nil // absent from the format
-	}
+	p.line = toks
 	// (2) NODATA / SKIPDATA: counted, nothing else validated.
-	status := tok(fLogStatus)
+	status := p.tok(fLogStatus)
 	if len(status) == 6 && string(status) == "NODATA" {
 		p.Tally.NoData++
 		return false
@@ -76,35 +81,35 @@ func (p *LineParser) Parse(line []byte, pos int64, rec *flowlog.Record) bool {
 	rec.Reset()
 	rec.Source = p.Source
 	var ok bool
-	if rec.Src, ok = p.addr(pos, "srcaddr", tok(fSrcAddr)); !ok {
+	if rec.Src, ok = p.addr(pos, "srcaddr", p.tok(fSrcAddr)); !ok {
 		return false
 	}
-	if rec.Dst, ok = p.addr(pos, "dstaddr", tok(fDstAddr)); !ok {
+	if rec.Dst, ok = p.addr(pos, "dstaddr", p.tok(fDstAddr)); !ok {
 		return false
 	}
 	var v int64
-	if v, ok = p.numField(pos, "srcport", tok(fSrcPort), lex.MaxPort, flowlog.KindBadPort); !ok {
+	if v, ok = p.numField(pos, "srcport", p.tok(fSrcPort), lex.MaxPort, flowlog.KindBadPort); !ok {
 		return false
 	}
 	rec.SrcPort = uint16(v)
-	if v, ok = p.numField(pos, "dstport", tok(fDstPort), lex.MaxPort, flowlog.KindBadPort); !ok {
+	if v, ok = p.numField(pos, "dstport", p.tok(fDstPort), lex.MaxPort, flowlog.KindBadPort); !ok {
 		return false
 	}
 	rec.DstPort = uint16(v)
-	if v, ok = p.numField(pos, "protocol", tok(fProtocol), lex.MaxProto, flowlog.KindBadProtocol); !ok {
+	if v, ok = p.numField(pos, "protocol", p.tok(fProtocol), lex.MaxProto, flowlog.KindBadProtocol); !ok {
 		return false
 	}
 	rec.Proto = uint8(v)
-	if rec.Packets, ok = p.numField(pos, "packets", tok(fPackets), lex.MaxInt64, flowlog.KindBadNumber); !ok {
+	if rec.Packets, ok = p.numField(pos, "packets", p.tok(fPackets), lex.MaxInt64, flowlog.KindBadNumber); !ok {
 		return false
 	}
-	if rec.Bytes, ok = p.numField(pos, "bytes", tok(fBytes), lex.MaxInt64, flowlog.KindBadNumber); !ok {
+	if rec.Bytes, ok = p.numField(pos, "bytes", p.tok(fBytes), lex.MaxInt64, flowlog.KindBadNumber); !ok {
 		return false
 	}
-	if rec.Start, ok = p.numField(pos, "start", tok(fStart), lex.MaxInt64, flowlog.KindBadNumber); !ok {
+	if rec.Start, ok = p.numField(pos, "start", p.tok(fStart), lex.MaxInt64, flowlog.KindBadNumber); !ok {
 		return false
 	}
-	if rec.End, ok = p.numField(pos, "end", tok(fEnd), lex.MaxInt64, flowlog.KindBadNumber); !ok {
+	if rec.End, ok = p.numField(pos, "end", p.tok(fEnd), lex.MaxInt64, flowlog.KindBadNumber); !ok {
 		return false
 	}
 	// Optional integers: packets-lost-* (int64), then version, tcp-flags, traffic-path (int32).
@@ -120,7 +125,7 @@ func (p *LineParser) Parse(line []byte, pos int64, rec *flowlog.Record) bool {
 			return false
 		}
 	}
-	if v, ok = p.numField(pos, "tcp-flags", tok(fTCPFlags), lex.MaxInt32, flowlog.KindBadNumber); !ok {
+	if v, ok = p.numField(pos, "tcp-flags", p.tok(fTCPFlags), lex.MaxInt32, flowlog.KindBadNumber); !ok {
 		return false
 	}
 	rec.TCPFlags = int32(v)
@@ -129,20 +134,20 @@ func (p *LineParser) Parse(line []byte, pos int64, rec *flowlog.Record) bool {
 			return false
 		}
 	}
-	if rec.Action, ok = p.action(pos, "action", tok(fAction)); !ok {
+	if rec.Action, ok = p.action(pos, "action", p.tok(fAction)); !ok {
 		return false
 	}
-	if rec.Direction, ok = p.direction(pos, "flow-direction", tok(fFlowDirection)); !ok {
+	if rec.Direction, ok = p.direction(pos, "flow-direction", p.tok(fFlowDirection)); !ok {
 		return false
 	}
 	if !p.status(pos, "log-status", status) {
 		return false
 	}
 	// (4) The record.
-	rec.Account = p.str(tok(fAccountID))
-	rec.Iface = p.str(tok(fInterfaceID))
-	rec.VPC = p.str(tok(fVPCID))
-	rec.Subnet = p.str(tok(fSubnetID))
+	rec.Account = p.coreStr(fAccountID)
+	rec.Iface = p.coreStr(fInterfaceID)
+	rec.VPC = p.coreStr(fVPCID)
+	rec.Subnet = p.coreStr(fSubnetID)
 	for _, id := range f.attrs {
 		s := f.slot[id]
 		b := toks[s]
@@ -223,11 +228,19 @@ func (p *LineParser) addr(pos int64, name string, b []byte) (a netip.Addr, ok bo
 	return a, ok
 }
 
-func (p *LineParser) str(b []byte) string {
+// coreStr interns a core string field, checking the field's previous value
+// first: consecutive lines mostly repeat account, VPC and often interface.
+func (p *LineParser) coreStr(id fieldID) string {
+	b := p.tok(id)
 	if b == nil || isDash(b) {
 		return ""
 	}
-	return p.In.Bytes(b)
+	if last := p.last[id]; last == string(b) {
+		return last
+	}
+	s := p.In.Bytes(b)
+	p.last[id] = s
+	return s
 }
 
 // addrString returns the canonical text of a, interned (pkt-* addresses

@@ -58,6 +58,9 @@ func ParseAddr(b []byte) (netip.Addr, bool) {
 	if len(b) == 0 || len(b) > 64 {
 		return netip.Addr{}, false
 	}
+	if a, ok := parseIPv4(b); ok {
+		return a, true
+	}
 	for _, c := range b {
 		if c == '%' {
 			return netip.Addr{}, false
@@ -80,4 +83,41 @@ func String(b []byte) string {
 		return ""
 	}
 	return unsafe.String(&b[0], len(b))
+}
+
+// parseIPv4 is a fast path for dotted quads. It accepts exactly what
+// netip.ParseAddr accepts for IPv4 (four decimal fields, each 0-255, no
+// leading zeros) and yields the same Addr; anything else returns false and
+// the caller falls back to netip (FuzzParseAddr checks the agreement).
+func parseIPv4(b []byte) (netip.Addr, bool) {
+	var ip [4]byte
+	field, val, digits := 0, 0, 0
+	for i := 0; i < len(b); i++ {
+		c := b[i]
+		switch {
+		case c >= '0' && c <= '9':
+			if digits == 1 && val == 0 {
+				return netip.Addr{}, false // leading zero
+			}
+			val = val*10 + int(c-'0')
+			digits++
+			if val > 255 {
+				return netip.Addr{}, false
+			}
+		case c == '.':
+			if digits == 0 || field == 3 {
+				return netip.Addr{}, false
+			}
+			ip[field] = byte(val)
+			field++
+			val, digits = 0, 0
+		default:
+			return netip.Addr{}, false
+		}
+	}
+	if field != 3 || digits == 0 {
+		return netip.Addr{}, false
+	}
+	ip[3] = byte(val)
+	return netip.AddrFrom4(ip), true
 }
