@@ -1,0 +1,366 @@
+package verdict
+
+import (
+	"net/netip"
+
+	"github.com/flowsift/flowsift/analyze/policy"
+	"github.com/flowsift/flowsift/flowlog"
+)
+
+// chainEval decides one chain for one query.
+type chainEval interface {
+	eval(l *policy.Layer, d policy.Dir, q *policy.Query) outcome
+}
+
+type outcome struct {
+	action policy.Action // 0 = unknown
+	id     string
+	rule   *policy.Rule
+	reason string
+}
+
+// Engine judges records against one policy set. It is safe for concurrent
+// use (it holds no per-record state).
+type Engine struct {
+	set    *policy.Set
+	chains chainEval
+}
+
+// NewEngine returns the fast engine (compiled chain indexes).
+func NewEngine(set *policy.Set) *Engine {
+	set.Index()
+	return &Engine{set: set, chains: compile(set)}
+}
+
+// NewReferenceEngine returns the engine that walks every chain rule by rule,
+// as POLICY.md describes it. It is the oracle the compiled engine is tested
+// against.
+func NewReferenceEngine(set *policy.Set) *Engine {
+	set.Index()
+	return &Engine{set: set, chains: reference{}}
+}
+
+// Set returns the policy set.
+func (e *Engine) Set() *policy.Set { return e.set }
+
+// JudgeAll judges a batch: the reply pre-pass over all records, then every
+// record. out must have len(recs) elements (reused between calls).
+func (e *Engine) JudgeAll(recs []flowlog.Record, out []Result) {
+	ix := NewReplyIndex(recs)
+	for i := range recs {
+		e.Evaluate(&recs[i], ix.Detect(i), &out[i])
+	}
+}
+
+// Evaluate judges one record whose reply side is already known.
+func (e *Engine) Evaluate(rec *flowlog.Record, rep Reply, res *Result) {
+	res.reset(rep)
+	q := policy.Query{Proto: rec.Proto, SPort: rec.SrcPort, DPort: rec.DstPort}
+	if rec.Proto == 1 || rec.Proto == 58 {
+		for _, a := range rec.Attrs {
+			switch a.Key {
+			case flowlog.AttrIcmpType:
+				q.HasICMP, q.ICMPType = true, int16(a.Int)
+			case flowlog.AttrIcmpCode:
+				q.ICMPCode = int16(a.Int)
+			}
+		}
+		if q.HasICMP {
+			if _, ok := rec.Attr(flowlog.AttrIcmpCode); !ok {
+				q.ICMPCode = -2 // unknown code: a code-restricted rule cannot match with certainty
+			}
+		}
+	}
+	src, dst := rec.Src.Unmap(), rec.Dst.Unmap()
+	e.interfaces(rec, src, dst, &q, res)
+	e.deployments(src, dst, &q, res)
+	e.nodes(src, dst, &q, res)
+	e.combine(rec, res)
+}
+
+func (e *Engine) interfaces(rec *flowlog.Record, src, dst netip.Addr, q *policy.Query, res *Result) {
+	if len(e.set.Interfaces) == 0 {
+		return
+	}
+	var ifc *policy.Interface
+	dir := rec.Direction
+	if len(rec.Iface) > 4 && rec.Iface[:4] == "eni-" {
+		ifc = e.set.InterfaceByID(rec.Iface)
+	} else {
+		switch dir {
+		case flowlog.DirIngress:
+			ifc = e.set.InterfaceByAddr(dst)
+		case flowlog.DirEgress:
+			ifc = e.set.InterfaceByAddr(src)
+		default:
+			if ifc = e.set.InterfaceByAddr(dst); ifc == nil {
+				ifc = e.set.InterfaceByAddr(src)
+			}
+		}
+	}
+	if ifc == nil {
+		return
+	}
+	if dir == flowlog.DirUnknown {
+		// POLICY.md 2: derive the direction from the interface's addresses.
+		switch {
+		case hasAddr(ifc.Addrs, dst):
+			dir = flowlog.DirIngress
+		case hasAddr(ifc.Addrs, src):
+			dir = flowlog.DirEgress
+		default:
+			return
+		}
+	}
+	pd := policy.Ingress
+	q.Remote, q.Local = src, dst
+	if dir == flowlog.DirEgress {
+		pd = policy.Egress
+		q.Remote, q.Local = dst, src
+	}
+	q.RemoteInternet = e.set.IsInternet(q.Remote)
+	res.Covered = true
+	if pd == policy.Ingress && !res.Reply {
+		res.Inbound = true
+		res.Internet = q.RemoteInternet
+	}
+	if inPrefixes(ifc.Unfiltered, q.Remote) || (ifc.UnfilteredDHCP && q.Proto == 17 && isDHCP(q.SPort, q.DPort)) {
+		res.Unfiltered = true
+		return
+	}
+	for _, l := range ifc.Layers {
+		if l.SkipLocal && inPrefixes(ifc.Local, q.Remote) {
+			continue
+		}
+		e.layer(l, ifc.ID, pd, q, res)
+	}
+}
+
+func isDHCP(s, d uint16) bool { return (s == 67 || s == 68) && (d == 67 || d == 68) }
+
+func (e *Engine) layer(l *policy.Layer, scope string, d policy.Dir, q *policy.Query, res *Result) {
+	lr := LayerResult{Layer: l, Scope: scope, Dir: d}
+	if res.Reply && l.Kind.Stateful() {
+		lr.Action, lr.ID, lr.Reply = policy.Allow, l.Kind.ReplyID(), true
+	} else {
+		o := e.chains.eval(l, d, q)
+		lr.Action, lr.ID, lr.Rule, lr.Reason = o.action, o.id, o.rule, o.reason
+	}
+	res.add(lr)
+}
+
+func (e *Engine) deployments(src, dst netip.Addr, q *policy.Query, res *Result) {
+	for _, dep := range e.set.Deployments {
+		if dep.Layer == nil {
+			continue
+		}
+		switch {
+		case inPrefixes(dep.Addrs, dst):
+			q.Remote, q.Local = src, dst
+			q.RemoteInternet = e.set.IsInternet(src)
+			res.Covered = true
+			if !res.Reply {
+				res.Inbound, res.Internet = true, q.RemoteInternet
+			}
+			e.layer(dep.Layer, dep.ID, policy.Ingress, q, res)
+		case inPrefixes(dep.Addrs, src):
+			q.Remote, q.Local = dst, src
+			q.RemoteInternet = e.set.IsInternet(dst)
+			res.Covered = true
+			e.layer(dep.Layer, dep.ID, policy.Egress, q, res)
+		}
+	}
+}
+
+func (e *Engine) nodes(src, dst netip.Addr, q *policy.Query, res *Result) {
+	for _, n := range e.set.Nodes {
+		if len(n.Addrs) > 0 && !inPrefixes(n.Addrs, dst) {
+			continue
+		}
+		for _, f := range n.Filters {
+			if !f.Ports.Contains(q.DPort) {
+				continue
+			}
+			q.Remote, q.Local = src, dst
+			q.RemoteInternet = e.set.IsInternet(src)
+			res.Covered = true
+			if !res.Reply {
+				res.Inbound, res.Internet = true, q.RemoteInternet
+			}
+			e.layer(f.Layer, n.Name, policy.Ingress, q, res)
+			break
+		}
+	}
+}
+
+// combine applies POLICY.md 4.1 and 8.
+func (e *Engine) combine(rec *flowlog.Record, res *Result) {
+	if !res.Covered {
+		res.Verdict, res.Reason, res.Finding = Unknown, policy.ReasonNotCovered, FindingUnknownInterface
+		return
+	}
+	ls := res.Layers()
+	res.Verdict = combineLayers(ls, false)
+	res.Visible = combineLayers(ls, true)
+	for _, l := range ls {
+		if l.Layer.Kind.Visible() {
+			res.HasVisible = true
+		}
+	}
+	if res.Unfiltered {
+		res.HasVisible = true
+	}
+	for _, l := range ls {
+		switch res.Verdict {
+		case Accept:
+			if l.ID != "" {
+				res.Rules = append(res.Rules, l.ID)
+			}
+		case Reject:
+			if l.Action == policy.Deny {
+				res.Rules = append(res.Rules, l.ID)
+			}
+		default:
+			if l.Action == policy.Allow {
+				res.Rules = append(res.Rules, l.ID)
+			} else if l.Action == 0 && res.Reason == "" {
+				res.Reason = l.Reason
+			}
+		}
+	}
+	res.Finding = e.finding(rec, res)
+}
+
+func combineLayers(ls []LayerResult, visibleOnly bool) Verdict {
+	v := Accept
+	for _, l := range ls {
+		if visibleOnly && !l.Layer.Kind.Visible() {
+			continue
+		}
+		switch l.Action {
+		case policy.Deny:
+			return Reject
+		case 0:
+			v = Unknown
+		}
+	}
+	return v
+}
+
+func (e *Engine) finding(rec *flowlog.Record, res *Result) Finding {
+	if res.HasVisible {
+		if rec.Action == flowlog.ActionAccept && res.Visible == Reject {
+			return FindingViolation
+		}
+		if rec.Action == flowlog.ActionReject && res.Visible == Accept {
+			return FindingUnexpectedReject
+		}
+	}
+	if res.Verdict == Accept && res.Inbound && !res.Reply && res.Internet && IsSensitive(rec.Proto, rec.DstPort) {
+		return FindingExposure
+	}
+	if res.Verdict == Reject {
+		all := true
+		for _, id := range res.Rules {
+			if !policy.IsDefaultID(id) {
+				all = false
+				break
+			}
+		}
+		if all {
+			return FindingDefaultDeny
+		}
+	}
+	if res.Verdict == Accept && !res.Reply && len(res.Rules) > 0 && policy.IsDefaultID(res.Rules[len(res.Rules)-1]) {
+		return FindingImplicitAllow
+	}
+	return FindingNone
+}
+
+var sensitiveTCP, sensitiveUDP = func() (t, u [1024]uint64) {
+	for _, p := range []int{20, 21, 22, 23, 111, 135, 137, 138, 139, 445, 873, 1433, 1521, 2049, 2375, 2376, 2379, 2380,
+		3306, 3389, 5432, 5601, 5900, 5984, 6379, 6443, 9042, 9092, 9200, 9300, 10250, 11211, 27017} {
+		t[p/64] |= 1 << (p % 64)
+	}
+	for _, p := range []int{69, 111, 137, 138, 161, 1434, 2049, 11211} {
+		u[p/64] |= 1 << (p % 64)
+	}
+	return
+}()
+
+// IsSensitive reports whether (proto, dport) is a sensitive service of
+// POLICY.md 8.1.
+func IsSensitive(proto uint8, port uint16) bool {
+	switch proto {
+	case 6:
+		return sensitiveTCP[port/64]&(1<<(port%64)) != 0
+	case 17:
+		return sensitiveUDP[port/64]&(1<<(port%64)) != 0
+	}
+	return false
+}
+
+func hasAddr(as []netip.Addr, a netip.Addr) bool {
+	for _, x := range as {
+		if x == a {
+			return true
+		}
+	}
+	return false
+}
+
+func inPrefixes(ps []netip.Prefix, a netip.Addr) bool {
+	for _, p := range ps {
+		if p.Contains(a) {
+			return true
+		}
+	}
+	return false
+}
+
+// reference walks a chain rule by rule (POLICY.md 4.3 both-branches rule).
+type reference struct{}
+
+func (reference) eval(l *policy.Layer, d policy.Dir, q *policy.Query) outcome {
+	return EvalChain(l.Chain(d), q)
+}
+
+// EvalChain is the reference first-match evaluation of one chain. An
+// undecidable ("maybe") rule forks: its branch ends in its action, the other
+// branch continues. If every branch ends in the same action, that action
+// stands, named by the first rule that matches with certainty (or the
+// default); otherwise the chain is unknown with the first maybe's reason.
+func EvalChain(c *policy.Chain, q *policy.Query) outcome {
+	var maybeAllow, maybeDeny bool
+	reason := ""
+	for _, r := range c.Rules {
+		m, why := r.Match(q)
+		switch m {
+		case policy.Maybe:
+			if r.Action == policy.Allow {
+				maybeAllow = true
+			} else {
+				maybeDeny = true
+			}
+			if reason == "" {
+				reason = why
+			}
+		case policy.Yes:
+			return settle(r.Action, r.ID, r, maybeAllow, maybeDeny, reason)
+		}
+	}
+	if c.Default.Action == 0 {
+		if reason == "" {
+			reason = c.Default.Reason
+		}
+		return outcome{reason: reason}
+	}
+	return settle(c.Default.Action, c.Default.ID, nil, maybeAllow, maybeDeny, reason)
+}
+
+func settle(a policy.Action, id string, r *policy.Rule, maybeAllow, maybeDeny bool, reason string) outcome {
+	if (a == policy.Allow && maybeDeny) || (a == policy.Deny && maybeAllow) {
+		return outcome{reason: reason}
+	}
+	return outcome{action: a, id: id, rule: r}
+}
