@@ -1,13 +1,13 @@
 package main
 
 import (
-	"errors"
 	"io"
 
 	"github.com/flowsift/flowsift/storage/flowtext"
+	"github.com/flowsift/flowsift/storage/parquet"
 )
 
-// Placeholder until the Parquet writer lands.
+// newParquetWriter is the sink of `flowsift flows --format parquet -o FILE`.
 func newParquetWriter(w io.Writer) (flowtext.Writer, error) {
-	return nil, errors.New("parquet output is not available yet")
+	return parquet.NewWriter(w, parquet.Options{})
 }
