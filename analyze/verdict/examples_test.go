@@ -68,7 +68,7 @@ func readFlows(t testing.TB, path string) []flowlog.Record {
 			Iface, VPC     string
 			Subnet         string
 			Account        string
-			TCPFlags       int32 `json:"tcp_flags"`
+			TCPFlags       int32  `json:"tcp_flags"`
 			IcmpType       *int64 `json:"icmp_type"`
 			IcmpCode       *int64 `json:"icmp_code"`
 		}

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/flowsift/flowsift/analyze/policy"
+	"github.com/flowsift/flowsift/analyze/policy/alibaba"
 	"github.com/flowsift/flowsift/analyze/policy/aws"
 	"github.com/flowsift/flowsift/analyze/policy/internal/pdoc"
 )
@@ -40,12 +41,13 @@ func Data(names []string, data [][]byte) (*policy.Set, error) {
 
 type loader struct {
 	aws   *aws.Input
+	ali   *alibaba.Input
 	used  map[string]bool
 	files []string
 }
 
 func newLoader() *loader {
-	return &loader{aws: aws.NewInput(), used: map[string]bool{}}
+	return &loader{aws: aws.NewInput(), ali: alibaba.NewInput(), used: map[string]bool{}}
 }
 
 func (l *loader) add(name string, data []byte) error {
@@ -60,6 +62,9 @@ func (l *loader) add(name string, data []byte) error {
 			return err
 		}
 		switch {
+		case alibaba.Detect(d.Root): // before AWS: both use SecurityGroups / NetworkAcls
+			l.used["alibaba"] = true
+			return l.ali.Add(d)
 		case aws.Detect(d.Root):
 			l.used["aws"] = true
 			return l.aws.Add(d)
@@ -73,6 +78,9 @@ func (l *loader) finish() (*policy.Set, error) {
 	set := &policy.Set{Files: l.files}
 	if l.used["aws"] {
 		l.aws.Build(set)
+	}
+	if l.used["alibaba"] {
+		l.ali.Build(set)
 	}
 	set.Index()
 	return set, nil
