@@ -123,7 +123,20 @@ func readOne(in Input, t *flowlog.Tally, opts *Options, use func(flowlog.Reader)
 
 // NewReader detects the content of src and returns the reader for it, or
 // nil after reporting an empty or unusable input through t.
-func NewReader(src io.Reader, t *flowlog.Tally, opts *Options) (flowlog.Reader, error) {
+func NewReader(src io.Reader, t *flowlog.Tally, opts *Options) (r flowlog.Reader, err error) {
+	var closers []io.Closer
+	defer func() {
+		if len(closers) == 0 {
+			return
+		}
+		if r == nil {
+			for _, c := range closers {
+				c.Close()
+			}
+			return
+		}
+		r = &closingReader{Reader: r, closers: closers}
+	}()
 	br := bufio.NewReaderSize(&errReader{r: src, t: t}, 256<<10)
 	head, _ := br.Peek(sniffLen)
 	atEOF := len(head) < sniffLen
@@ -134,7 +147,9 @@ func NewReader(src io.Reader, t *flowlog.Tally, opts *Options) (flowlog.Reader, 
 			t.Note(flowlog.NoticeUnreadable, "gzip: "+err.Error())
 			return nil, err
 		}
-		br = bufio.NewReaderSize(&gzipErrReader{r: zr}, 256<<10)
+		async := newAsyncReader(&gzipErrReader{r: zr})
+		closers = append(closers, async)
+		br = bufio.NewReaderSize(async, 256<<10)
 		head, _ = br.Peek(sniffLen)
 		atEOF = len(head) < sniffLen
 		kind, why = Detect(head, atEOF)
@@ -213,6 +228,23 @@ func openForced(br *bufio.Reader, t *flowlog.Tally, opts *Options) (flowlog.Read
 	}
 	t.Note(flowlog.NoticeUnsupported, fmt.Sprintf("input format %q cannot be forced", opts.Format))
 	return nil, nil
+}
+
+// closingReader releases what a reader's input needed (the decompressor's
+// goroutine) when the run is done with it.
+type closingReader struct {
+	flowlog.Reader
+	closers []io.Closer
+}
+
+func (c *closingReader) Close() error {
+	for _, cl := range c.closers {
+		cl.Close()
+	}
+	if inner, ok := c.Reader.(io.Closer); ok {
+		return inner.Close()
+	}
+	return nil
 }
 
 // readAll buffers a whole input (Parquet from stdin or gzip).

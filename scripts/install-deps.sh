@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# Installs what flowsift's tests need on a fresh Debian machine, only when
+# missing. Idempotent; needs root for apt-get (CI and dev machines are root).
+set -euo pipefail
+need=()
+# (Later issues add: clickhouse-server, libpcap-dev, tcpreplay, chromium.)
+for pkg in "$@"; do
+  dpkg -s "$pkg" >/dev/null 2>&1 || need+=("$pkg")
+done
+if [ ${#need[@]} -gt 0 ]; then
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}"
+fi
