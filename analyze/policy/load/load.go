@@ -4,17 +4,20 @@ import (
 	"bytes"
 	"fmt"
 	"os"
+	"path/filepath"
 	"strings"
 
 	"github.com/flowsift/flowsift/analyze/policy"
 	"github.com/flowsift/flowsift/analyze/policy/alibaba"
 	"github.com/flowsift/flowsift/analyze/policy/aws"
+	"github.com/flowsift/flowsift/analyze/policy/elastic"
 	"github.com/flowsift/flowsift/analyze/policy/internal/pdoc"
 )
 
 // Files reads the named policy files into one set.
 func Files(paths []string) (*policy.Set, error) {
 	l := newLoader()
+	l.el.ReadFile = os.ReadFile
 	for _, p := range paths {
 		data, err := os.ReadFile(p)
 		if err != nil {
@@ -31,6 +34,14 @@ func Files(paths []string) (*policy.Set, error) {
 // file name used in errors and for ids taken from names.
 func Data(names []string, data [][]byte) (*policy.Set, error) {
 	l := newLoader()
+	l.el.ReadFile = func(path string) ([]byte, error) {
+		for i, n := range names {
+			if filepath.Clean(n) == filepath.Clean(path) {
+				return data[i], nil
+			}
+		}
+		return nil, fmt.Errorf("%s: not among the given files", path)
+	}
 	for i := range names {
 		if err := l.add(names[i], data[i]); err != nil {
 			return nil, err
@@ -42,12 +53,13 @@ func Data(names []string, data [][]byte) (*policy.Set, error) {
 type loader struct {
 	aws   *aws.Input
 	ali   *alibaba.Input
+	el    *elastic.Input
 	used  map[string]bool
 	files []string
 }
 
 func newLoader() *loader {
-	return &loader{aws: aws.NewInput(), ali: alibaba.NewInput(), used: map[string]bool{}}
+	return &loader{aws: aws.NewInput(), ali: alibaba.NewInput(), el: elastic.NewInput(), used: map[string]bool{}}
 }
 
 func (l *loader) add(name string, data []byte) error {
@@ -65,13 +77,28 @@ func (l *loader) add(name string, data []byte) error {
 		case alibaba.Detect(d.Root): // before AWS: both use SecurityGroups / NetworkAcls
 			l.used["alibaba"] = true
 			return l.ali.Add(d)
+		case elastic.DetectJSON(d.Root):
+			l.used["elastic"] = true
+			return l.el.AddJSON(d)
 		case aws.Detect(d.Root):
 			l.used["aws"] = true
 			return l.aws.Add(d)
 		}
 		return fmt.Errorf("%s: $: unknown policy shape (top-level keys: %s); expected an AWS describe-* output, an Alibaba Cloud Describe* response or an Elastic Cloud traffic-filter rule set listing", name, strings.Join(d.Root.Keys(), ", "))
 	}
-	return fmt.Errorf("%s: not a JSON policy file this version understands", name)
+	d, err := pdoc.ParseYAML(name, data)
+	if err != nil {
+		return err
+	}
+	switch {
+	case elastic.DetectBindings(d.Root):
+		l.used["elastic"] = true
+		return l.el.AddBindings(d)
+	case elastic.DetectNodeConfig(d.Root):
+		l.used["elastic"] = true
+		return l.el.AddNodeConfig(d)
+	}
+	return fmt.Errorf("%s: $: unknown policy shape (top-level keys: %s); expected a bindings file (elastic_cloud, elasticsearch), an elasticsearch.yml or a flowsift policy YAML", name, strings.Join(d.Root.Keys(), ", "))
 }
 
 func (l *loader) finish() (*policy.Set, error) {
@@ -81,6 +108,9 @@ func (l *loader) finish() (*policy.Set, error) {
 	}
 	if l.used["alibaba"] {
 		l.ali.Build(set)
+	}
+	if l.used["elastic"] {
+		l.el.Build(set)
 	}
 	set.Index()
 	return set, nil
