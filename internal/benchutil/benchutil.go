@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"strings"
 	"testing"
 )
 
@@ -60,6 +61,7 @@ func Dir(b testing.TB) string {
 // when missing.
 func File(b testing.TB, name string, gen func(path string) error) string {
 	p := filepath.Join(Dir(b), name)
+	defer record(b, p)
 	if _, err := os.Stat(p); err == nil {
 		return p
 	}
@@ -71,4 +73,24 @@ func File(b testing.TB, name string, gen func(path string) error) string {
 		b.Fatal(err)
 	}
 	return p
+}
+
+// record notes in index.tsv which input a benchmark used, so that `make
+// bench` can time its baseline (wc -l, gzip -dc) on the very same file.
+func record(b testing.TB, path string) {
+	name := b.Name()
+	if i := strings.IndexByte(name, '/'); i >= 0 {
+		name = name[:i]
+	}
+	idx := filepath.Join(filepath.Dir(path), "index.tsv")
+	line := name + "\t" + filepath.Base(path) + "\n"
+	if old, err := os.ReadFile(idx); err == nil && strings.Contains(string(old), line) {
+		return
+	}
+	f, err := os.OpenFile(idx, os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o644)
+	if err != nil {
+		return
+	}
+	defer f.Close()
+	f.WriteString(line)
 }

@@ -1,0 +1,189 @@
+// Command benchreport turns `go test -bench` output into the side-by-side
+// table `make bench` prints: each hot path's records/s and allocs/record next
+// to its baseline — `wc -l` (or `gzip -dc | wc -l`) on the same generated
+// file, a peer benchmark, or the goal from the issue — as a ratio.
+//
+// Usage: go test -bench . ./... | benchreport -dir .bench
+package main
+
+import (
+	"bufio"
+	"flag"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// goals are the issue's targets, records (or evaluations, rows) per second.
+var goals = map[string]float64{
+	"BenchmarkReadAWSText":        3e6,
+	"BenchmarkReadAWSTextV5":      2e6,
+	"BenchmarkReadAWSParquet":     5e6,
+	"BenchmarkReadGCP":            5e5,
+	"BenchmarkReadAzureNSG":       5e5,
+	"BenchmarkReadAzureVNet":      5e5,
+	"BenchmarkReadAlibabaJSON":    5e5,
+	"BenchmarkReadAlibabaCSV":     5e5,
+	"BenchmarkReadNativeJSONL":    5e5,
+	"BenchmarkReadAWSTextGzip":    0,
+	"BenchmarkGunzip":             0,
+	"BenchmarkGunzipStdlib":       0,
+	"BenchmarkWriteParquet":       0,
+	"BenchmarkEvaluate/rules=10k": 5e6,
+}
+
+// peers compare one benchmark with another of the same run.
+var peers = map[string]string{
+	"BenchmarkGunzip": "BenchmarkGunzipStdlib",
+}
+
+type result struct {
+	name    string
+	metrics map[string]float64
+}
+
+var lineRe = regexp.MustCompile(`^(Benchmark\S+?)(-\d+)?\s+\d+\s+(.*)$`)
+
+func main() {
+	dir := flag.String("dir", ".bench", "directory of the generated inputs and index.tsv")
+	flag.Parse()
+	var results []result
+	byName := map[string]result{}
+	sc := bufio.NewScanner(os.Stdin)
+	sc.Buffer(make([]byte, 1<<20), 1<<20)
+	for sc.Scan() {
+		m := lineRe.FindStringSubmatch(sc.Text())
+		if m == nil {
+			continue
+		}
+		r := result{name: m[1], metrics: map[string]float64{}}
+		f := strings.Fields(m[3])
+		for i := 0; i+1 < len(f); i += 2 {
+			v, err := strconv.ParseFloat(f[i], 64)
+			if err == nil {
+				r.metrics[f[i+1]] = v
+			}
+		}
+		results = append(results, r)
+		byName[r.name] = r
+	}
+	files := readIndex(filepath.Join(*dir, "index.tsv"))
+	fmt.Printf("%-34s %14s %14s  %-34s %14s %8s\n", "benchmark", "rate", "allocs/rec", "baseline", "baseline rate", "ratio")
+	fmt.Println(strings.Repeat("-", 126))
+	for _, r := range results {
+		rate, unit := r.rate()
+		allocs := "-"
+		if a, ok := r.metrics["allocs/record"]; ok {
+			allocs = strconv.FormatFloat(a, 'f', 4, 64)
+		} else if a, ok := r.metrics["allocs/op"]; ok && unit != "records/s" {
+			allocs = strconv.FormatFloat(a, 'f', 0, 64) + "/op"
+		}
+		base, baseRate := "", 0.0
+		if p, ok := peers[r.name]; ok {
+			if pr, ok := byName[p]; ok {
+				base = p
+				baseRate, _ = pr.rate()
+			}
+		} else if f, ok := files[r.name]; ok {
+			base, baseRate = floor(filepath.Join(*dir, f))
+		}
+		if base == "" {
+			if g := goals[r.name]; g > 0 {
+				base, baseRate = "goal", g
+			}
+		}
+		ratio := "-"
+		if baseRate > 0 && rate > 0 {
+			ratio = fmt.Sprintf("%.2fx", rate/baseRate)
+		}
+		goal := ""
+		if g := goals[r.name]; g > 0 && base != "goal" {
+			goal = fmt.Sprintf("  (goal %s: %.2fx)", human(g), rate/g)
+		}
+		fmt.Printf("%-34s %14s %14s  %-34s %14s %8s%s\n", r.name, human(rate)+" "+short(unit), allocs, base, human(baseRate), ratio, goal)
+	}
+}
+
+func (r result) rate() (float64, string) {
+	for _, u := range []string{"records/s", "evals/s", "rows/s", "packets/s"} {
+		if v, ok := r.metrics[u]; ok {
+			return v, u
+		}
+	}
+	if ns, ok := r.metrics["ns/op"]; ok && ns > 0 {
+		return 1e9 / ns, "op/s"
+	}
+	return 0, ""
+}
+
+func short(u string) string { return strings.TrimSuffix(u, "/s") + "/s" }
+
+func readIndex(path string) map[string]string {
+	out := map[string]string{}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return out
+	}
+	for _, l := range strings.Split(string(b), "\n") {
+		if name, file, ok := strings.Cut(l, "\t"); ok {
+			out[name] = file
+		}
+	}
+	return out
+}
+
+var floorCache = map[string]float64{}
+
+// floor times `wc -l` (through `gzip -dc` for .gz) on the file, best of 3,
+// as lines per second. Binary inputs (Parquet) have no such floor.
+func floor(path string) (string, float64) {
+	if strings.HasSuffix(path, ".parquet") {
+		return "", 0
+	}
+	cmd := "wc -l < " + path
+	label := "wc -l"
+	if strings.HasSuffix(path, ".gz") {
+		cmd = "gzip -dc " + path + " | wc -l"
+		label = "gzip -dc | wc -l"
+	}
+	if v, ok := floorCache[cmd]; ok {
+		return label, v
+	}
+	best := time.Duration(1 << 62)
+	var lines float64
+	for i := 0; i < 3; i++ {
+		start := time.Now()
+		out, err := exec.Command("sh", "-c", cmd).Output()
+		el := time.Since(start)
+		if err != nil {
+			return "", 0
+		}
+		lines, _ = strconv.ParseFloat(strings.TrimSpace(string(out)), 64)
+		if el < best {
+			best = el
+		}
+	}
+	v := lines / best.Seconds()
+	floorCache[cmd] = v
+	return label, v
+}
+
+func human(v float64) string {
+	switch {
+	case v == 0:
+		return "-"
+	case v >= 1e6:
+		return strconv.FormatFloat(v/1e6, 'f', 2, 64) + " M"
+	case v >= 1e3:
+		return strconv.FormatFloat(v/1e3, 'f', 1, 64) + " k"
+	}
+	return strconv.FormatFloat(v, 'f', 1, 64)
+}
+
+func init() { _ = sort.Strings }
