@@ -13,3 +13,19 @@ go test -run '^$' -bench "$pattern" -benchmem -benchtime "$benchtime" -count 1 .
 if grep -q '^FAIL' "$out"; then echo "bench: a benchmark failed (see $out)"; exit 1; fi
 echo
 go run ./internal/cmd/benchreport -dir .bench < "$out"
+
+# Streaming memory: a large input through `flowsift flows` from stdin must
+# stay under 200 MB of resident memory (the issue's bound). STREAM_SIZE=0
+# skips it.
+size="${STREAM_SIZE:-10G}"
+if [ "$size" != "0" ]; then
+  go build -o .bench/flowgen ./internal/cmd/flowgen
+  go build -o .bench/flowsift ./cmd/flowsift
+  echo
+  echo "streaming $size of AWS flow logs through flowsift flows (stdin -> jsonl -> /dev/null)..."
+  stats=$( { .bench/flowgen --format aws-v2 --bytes "$size" | /usr/bin/time -f '%M %e' .bench/flowsift flows -q --format jsonl - > /dev/null; } 2>&1 | tail -1)
+  read -r rss secs <<<"$stats"
+  rss_mb=$(( rss / 1024 ))
+  echo "stream $size: max RSS ${rss_mb} MB (bound 200 MB), ${secs} s wall"
+  if [ "$rss_mb" -ge 200 ]; then echo "bench: streaming RSS over 200 MB"; exit 1; fi
+fi
