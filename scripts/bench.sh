@@ -8,6 +8,7 @@ cd "$(dirname "$0")/.."
 benchtime="${BENCHTIME:-3x}"
 pattern="${BENCH:-.}"
 mkdir -p .bench
+scripts/install-deps.sh time
 out=.bench/last.txt
 go test -run '^$' -bench "$pattern" -benchmem -benchtime "$benchtime" -count 1 ./... 2>&1 | tee "$out" | grep -E '^(Benchmark|ok|FAIL|---)' || true
 if grep -q '^FAIL' "$out"; then echo "bench: a benchmark failed (see $out)"; exit 1; fi

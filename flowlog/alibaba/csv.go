@@ -1,7 +1,6 @@
 package alibaba
 
 import (
-	"bytes"
 	"io"
 	"strconv"
 
@@ -29,6 +28,7 @@ func NewCSVReader(r io.Reader, t *flowlog.Tally) *CSVReader {
 	t.Format = flowlog.SourceAlibabaCSV
 	rows := csvrow.New(r)
 	rows.SkipBlank = true
+	rows.TrimBOM = true
 	return &CSVReader{
 		rows:  rows,
 		t:     t,
@@ -94,9 +94,6 @@ func (cr *CSVReader) readHeader(pos int64) bool {
 	var seen [numFields]bool
 	repeated := false
 	for i, c := range cr.rows.Cells {
-		if i == 0 {
-			c = bytes.TrimPrefix(c, []byte("\xef\xbb\xbf"))
-		}
 		f := lookup(c)
 		if f != noField && seen[f] {
 			// The first column of that name is used; one report per

@@ -36,6 +36,7 @@ func NewCWLCSVReader(r io.Reader, t *flowlog.Tally, format *Format) *CWLCSVReade
 	t.Format = flowlog.SourceAWSCWLCSV
 	rows := csvrow.New(r)
 	rows.SkipBlank = true
+	rows.TrimBOM = true
 	return &CWLCSVReader{
 		rows: rows,
 		t:    t,
@@ -60,7 +61,7 @@ func (cr *CWLCSVReader) Next(rec *flowlog.Record) bool {
 		cells := rows.Cells
 		if !cr.header {
 			cr.header = true
-			if len(cells) == 2 && string(trimBOM(cells[0])) == "timestamp" && string(cells[1]) == "message" {
+			if len(cells) == 2 && string(cells[0]) == "timestamp" && string(cells[1]) == "message" {
 				t.Headers++
 				continue
 			}
@@ -85,11 +86,4 @@ func (cr *CWLCSVReader) Next(rec *flowlog.Record) bool {
 		t.Badf(rows.TruncatedAt(), flowlog.KindTruncated, "%v", err)
 	}
 	return false
-}
-
-func trimBOM(b []byte) []byte {
-	if len(b) >= 3 && b[0] == 0xef && b[1] == 0xbb && b[2] == 0xbf {
-		return b[3:]
-	}
-	return b
 }

@@ -30,6 +30,7 @@ const maxRowBytes = 1 << 20
 // is lost to a stray quote) or Cells holds the row.
 type Scanner struct {
 	SkipBlank bool  // skip lines of only spaces and tabs (counted in Blank)
+	TrimBOM   bool  // drop a UTF-8 byte order mark at the start of the input
 	Blank     int64 // blank lines skipped (empty ones too when SkipBlank)
 
 	Line  int64    // line number where the current row starts
@@ -97,7 +98,11 @@ func (s *Scanner) nextLine() ([]byte, int64, bool) {
 	if s.lines.Long {
 		s.long = true
 	}
-	return s.lines.Line, s.lines.N, true
+	line := s.lines.Line
+	if s.lines.N == 1 && s.TrimBOM {
+		line = bytes.TrimPrefix(line, []byte("\xef\xbb\xbf"))
+	}
+	return line, s.lines.N, true
 }
 
 // keep saves a line of the current row for a possible resume.

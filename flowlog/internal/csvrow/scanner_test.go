@@ -228,3 +228,16 @@ func FuzzScanner(f *testing.F) {
 		}
 	})
 }
+
+func TestScannerTrimBOM(t *testing.T) {
+	in := "\xef\xbb\xbf\"a\",\"b\"\n\xef\xbb\xbf\"c\"\n"
+	s := New(strings.NewReader(in))
+	s.TrimBOM = true
+	if !s.Next() || s.Bad != "" || string(s.Cells[0]) != "a" {
+		t.Fatalf("first row %q %q", s.Bad, s.Cells)
+	}
+	// Only the start of the input holds a BOM; elsewhere it is data.
+	if !s.Next() || s.Bad == "" {
+		t.Errorf("BOM on line 2 was dropped: %q", s.Cells)
+	}
+}

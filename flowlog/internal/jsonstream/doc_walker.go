@@ -57,6 +57,7 @@ type Doc struct {
 	key      string
 	ord      int64 // running element ordinal (1-based after increment)
 	hdr      []byte
+	objLine  int64 // line where the current top-level object starts
 	seq      int
 	done     bool
 }
@@ -137,6 +138,7 @@ func (d *Doc) top() (Item, bool) {
 func (d *Doc) object() (Item, bool) {
 	s := d.s
 	line := s.line
+	d.objLine = line
 	s.Advance() // '{'
 	d.hdr = append(d.hdr[:0], '{')
 	members := 0
@@ -293,7 +295,8 @@ func (d *Doc) objRest() (Item, bool) {
 	line := s.line
 	c, ok := s.Peek()
 	if !ok {
-		return d.truncated(d.ord+1, line, Element)
+		// No element is cut: the wrapper object itself is, at its line.
+		return d.truncated(d.objLine, d.objLine, TopLevel)
 	}
 	switch c {
 	case '}':
@@ -306,7 +309,7 @@ func (d *Doc) objRest() (Item, bool) {
 	}
 	if _, _, err := s.Value(); err != nil {
 		if err == ErrTruncated {
-			return d.truncated(d.ord+1, line, Element)
+			return d.truncated(d.objLine, d.objLine, TopLevel)
 		}
 		return d.syntax(line)
 	}
