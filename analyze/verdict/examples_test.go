@@ -2,6 +2,7 @@ package verdict_test
 
 import (
 	"bufio"
+	"bytes"
 	"encoding/json"
 	"net/netip"
 	"os"
@@ -11,6 +12,7 @@ import (
 
 	"github.com/flowsift/flowsift/analyze/policy"
 	"github.com/flowsift/flowsift/analyze/policy/load"
+	"github.com/flowsift/flowsift/analyze/policy/native"
 	"github.com/flowsift/flowsift/analyze/verdict"
 	"github.com/flowsift/flowsift/flowlog"
 )
@@ -99,7 +101,7 @@ func readExpected(t testing.TB, path string) []expectedRow {
 		t.Fatal(err)
 	}
 	var rows []expectedRow
-	dec := json.NewDecoder(bytesReader(data))
+	dec := json.NewDecoder(bytes.NewReader(data))
 	for dec.More() {
 		var r expectedRow
 		if err := dec.Decode(&r); err != nil {
@@ -218,5 +220,43 @@ func TestWhatIfProposed(t *testing.T) {
 	}
 	if n == 0 {
 		t.Fatal("no what-if example in the manifest")
+	}
+}
+
+// TestNativeRoundTrip prints every example's policy as native YAML, loads
+// it back and requires the same decisions for every record.
+func TestNativeRoundTrip(t *testing.T) {
+	m := loadManifest(t)
+	for _, ex := range m.Examples {
+		t.Run(ex.Dir, func(t *testing.T) {
+			dir := filepath.Join(examplesDir, ex.Dir)
+			files, expName := ex.Policy, ""
+			if files == nil {
+				var exp map[string]string
+				if err := json.Unmarshal(ex.Expected, &exp); err != nil {
+					t.Fatal(err)
+				}
+				files, expName = ex.Proposed, exp["proposed"]
+			} else if err := json.Unmarshal(ex.Expected, &expName); err != nil {
+				t.Fatal(err)
+			}
+			set := loadSet(t, dir, files)
+			var buf bytes.Buffer
+			if err := native.Write(&buf, set); err != nil {
+				t.Fatal(err)
+			}
+			back, err := load.Data([]string{"policy.yaml"}, [][]byte{buf.Bytes()})
+			if err != nil {
+				t.Fatalf("%v\n%s", err, buf.String())
+			}
+			checkExample(t, back, filepath.Join(dir, ex.Flows), filepath.Join(dir, expName))
+			var again bytes.Buffer
+			if err := native.Write(&again, back); err != nil {
+				t.Fatal(err)
+			}
+			if again.String() != buf.String() {
+				t.Errorf("second round trip differs:\n%s\n----\n%s", buf.String(), again.String())
+			}
+		})
 	}
 }

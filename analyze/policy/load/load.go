@@ -12,6 +12,7 @@ import (
 	"github.com/flowsift/flowsift/analyze/policy/aws"
 	"github.com/flowsift/flowsift/analyze/policy/elastic"
 	"github.com/flowsift/flowsift/analyze/policy/internal/pdoc"
+	"github.com/flowsift/flowsift/analyze/policy/native"
 )
 
 // Files reads the named policy files into one set.
@@ -51,11 +52,12 @@ func Data(names []string, data [][]byte) (*policy.Set, error) {
 }
 
 type loader struct {
-	aws   *aws.Input
-	ali   *alibaba.Input
-	el    *elastic.Input
-	used  map[string]bool
-	files []string
+	aws     *aws.Input
+	ali     *alibaba.Input
+	el      *elastic.Input
+	used    map[string]bool
+	files   []string
+	natives []*pdoc.Doc
 }
 
 func newLoader() *loader {
@@ -91,6 +93,9 @@ func (l *loader) add(name string, data []byte) error {
 		return err
 	}
 	switch {
+	case native.Detect(d.Root):
+		l.natives = append(l.natives, d)
+		return d.Err
 	case elastic.DetectBindings(d.Root):
 		l.used["elastic"] = true
 		return l.el.AddBindings(d)
@@ -111,6 +116,11 @@ func (l *loader) finish() (*policy.Set, error) {
 	}
 	if l.used["elastic"] {
 		l.el.Build(set)
+	}
+	for _, d := range l.natives {
+		if err := native.Load(d, set); err != nil {
+			return nil, err
+		}
 	}
 	set.Index()
 	return set, nil
