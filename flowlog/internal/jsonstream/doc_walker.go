@@ -260,7 +260,8 @@ func (d *Doc) array() (Item, bool) {
 			line := s.line
 			s.SkipLine()
 			d.first = true // a following comma is optional now
-			return Item{Pos: d.ord + 1, Line: line, In: Element, Key: d.key, Header: d.hdr, Seq: d.seq, Err: ErrSyntax}, true
+			d.ord++        // the broken element takes its ordinal
+			return Item{Pos: d.ord, Line: line, In: Element, Key: d.key, Header: d.hdr, Seq: d.seq, Err: ErrSyntax}, true
 		}
 		s.Advance()
 		if c, ok = s.Peek(); !ok {
