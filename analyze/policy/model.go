@@ -196,6 +196,9 @@ type Layer struct {
 	// the scope's Local prefixes (AWS NACLs within a subnet).
 	SkipLocal bool
 	In, Out   Chain
+	// Seq is the layer's index in Set.Layers(), assigned by Set.Index, so
+	// evaluators can keep per-layer data in slices.
+	Seq int
 }
 
 // Chain returns the chain for a direction.
@@ -223,6 +226,24 @@ type Interface struct {
 	Unfiltered     []netip.Prefix
 	UnfilteredDHCP bool
 	Layers         []*Layer // evaluation order: network ACL first
+
+	localSet, unfilteredSet *PrefixSet // built by Set.Index
+}
+
+// InLocal reports whether a is inside Local (SkipLocal layers not crossed).
+func (i *Interface) InLocal(a netip.Addr) bool {
+	if i.localSet == nil {
+		i.localSet = NewPrefixSet(i.Local)
+	}
+	return i.localSet.Contains(a)
+}
+
+// IsUnfiltered reports whether a is inside Unfiltered.
+func (i *Interface) IsUnfiltered(a netip.Addr) bool {
+	if i.unfilteredSet == nil {
+		i.unfilteredSet = NewPrefixSet(i.Unfiltered)
+	}
+	return i.unfilteredSet.Contains(a)
 }
 
 // Deployment is an Elastic Cloud deployment.
@@ -277,6 +298,7 @@ func (s *Set) Index() {
 	own = append(own, privateRanges...)
 	own = append(own, s.Own...)
 	for _, ifc := range s.Interfaces {
+		ifc.localSet, ifc.unfilteredSet = NewPrefixSet(ifc.Local), NewPrefixSet(ifc.Unfiltered)
 		s.ifaceByID[ifc.ID] = ifc
 		for _, a := range ifc.Addrs {
 			s.ifaceByAddr[a] = ifc
@@ -284,6 +306,9 @@ func (s *Set) Index() {
 		}
 	}
 	s.internal = NewPrefixSet(own)
+	for i, l := range s.Layers() {
+		l.Seq = i
+	}
 }
 
 // InterfaceByID returns the interface with that id.

@@ -7,11 +7,6 @@ import (
 	"github.com/flowsift/flowsift/flowlog"
 )
 
-// chainEval decides one chain for one query.
-type chainEval interface {
-	eval(l *policy.Layer, d policy.Dir, q *policy.Query) outcome
-}
-
 type outcome struct {
 	action policy.Action // 0 = unknown
 	id     string
@@ -22,14 +17,14 @@ type outcome struct {
 // Engine judges records against one policy set. It is safe for concurrent
 // use (it holds no per-record state).
 type Engine struct {
-	set    *policy.Set
-	chains chainEval
+	set  *policy.Set
+	comp *compiled // nil: the reference walk
 }
 
 // NewEngine returns the fast engine (compiled chain indexes).
 func NewEngine(set *policy.Set) *Engine {
 	set.Index()
-	return &Engine{set: set, chains: compile(set)}
+	return &Engine{set: set, comp: compile(set)}
 }
 
 // NewReferenceEngine returns the engine that walks every chain rule by rule,
@@ -37,7 +32,7 @@ func NewEngine(set *policy.Set) *Engine {
 // against.
 func NewReferenceEngine(set *policy.Set) *Engine {
 	set.Index()
-	return &Engine{set: set, chains: reference{}}
+	return &Engine{set: set}
 }
 
 // Set returns the policy set.
@@ -124,12 +119,12 @@ func (e *Engine) interfaces(rec *flowlog.Record, src, dst netip.Addr, q *policy.
 		res.Inbound = true
 		res.Internet = q.RemoteInternet
 	}
-	if inPrefixes(ifc.Unfiltered, q.Remote) || (ifc.UnfilteredDHCP && q.Proto == 17 && isDHCP(q.SPort, q.DPort)) {
+	if ifc.IsUnfiltered(q.Remote) || (ifc.UnfilteredDHCP && q.Proto == 17 && isDHCP(q.SPort, q.DPort)) {
 		res.Unfiltered = true
 		return
 	}
 	for _, l := range ifc.Layers {
-		if l.SkipLocal && inPrefixes(ifc.Local, q.Remote) {
+		if l.SkipLocal && ifc.InLocal(q.Remote) {
 			continue
 		}
 		e.layer(l, ifc.ID, pd, q, res)
@@ -143,7 +138,12 @@ func (e *Engine) layer(l *policy.Layer, scope string, d policy.Dir, q *policy.Qu
 	if res.Reply && l.Kind.Stateful() {
 		lr.Action, lr.ID, lr.Reply = policy.Allow, l.Kind.ReplyID(), true
 	} else {
-		o := e.chains.eval(l, d, q)
+		var o outcome
+		if e.comp != nil {
+			o = e.comp.eval(l, d, q)
+		} else {
+			o = EvalChain(l.Chain(d), q)
+		}
 		lr.Action, lr.ID, lr.Rule, lr.Reason = o.action, o.id, o.rule, o.reason
 	}
 	res.add(lr)
@@ -316,13 +316,6 @@ func inPrefixes(ps []netip.Prefix, a netip.Addr) bool {
 		}
 	}
 	return false
-}
-
-// reference walks a chain rule by rule (POLICY.md 4.3 both-branches rule).
-type reference struct{}
-
-func (reference) eval(l *policy.Layer, d policy.Dir, q *policy.Query) outcome {
-	return EvalChain(l.Chain(d), q)
 }
 
 // EvalChain is the reference first-match evaluation of one chain. An
