@@ -58,6 +58,10 @@ Examples:
   # Elasticsearch node filters against a capture
   flowsift analyze --policy elasticsearch.yml --per-flow --format table trace.pcap
 
+Besides the statuses below, analyze exits with 1 when --fail-on matched a
+record, and with 2 when a policy file is invalid (the message names the file
+and the JSON path, e.g. sg.json: $.SecurityGroups[0].IpPermissions[1].FromPort).
+
 Flags:
 `
 

@@ -32,6 +32,9 @@ Examples:
   flowsift policy show --policy sg.json,nacl.json,eni.json --format yaml > policy.yaml
   flowsift analyze --policy policy.yaml flows.log.gz
 
+An invalid policy file exits with status 2; the message names the file and
+the JSON path.
+
 Flags:
 `
 
