@@ -21,8 +21,10 @@ const (
 const exitCodesHelp = `Exit status:
   0  the run finished; malformed lines were skipped, reported and counted
   1  an input was unusable (unreadable, unrecognized, unsupported) — the
-     others were still read — or --strict stopped at a malformed line
-  2  usage error (unknown flag, bad value, no input); nothing was read
+     others were still read —, --strict stopped at a malformed line, or a
+     --fail-on condition was met
+  2  usage error (unknown flag, bad value, no input, invalid policy file);
+     nothing was read
   3  the run failed (output could not be written)
 `
 
