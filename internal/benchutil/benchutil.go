@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
+	"syscall"
+	"time"
 	"testing"
 )
 
@@ -16,6 +18,17 @@ import (
 type Meter struct {
 	b       *testing.B
 	mallocs uint64
+	cpu     time.Duration
+}
+
+// cpuTime is the process's user+system CPU time. On a shared, loaded
+// machine records per CPU-second is steadier than per wall-second.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 // Start resets the timer and begins counting allocations.
@@ -24,12 +37,13 @@ func Start(b *testing.B) *Meter {
 	var ms runtime.MemStats
 	runtime.ReadMemStats(&ms)
 	b.ResetTimer()
-	return &Meter{b: b, mallocs: ms.Mallocs}
+	return &Meter{b: b, mallocs: ms.Mallocs, cpu: cpuTime()}
 }
 
 // Stop reports records/s and allocs/record for records processed in total.
 func (m *Meter) Stop(records int64) {
 	m.b.StopTimer()
+	cpu := cpuTime() - m.cpu
 	var ms runtime.MemStats
 	runtime.ReadMemStats(&ms)
 	if records <= 0 {
@@ -37,6 +51,9 @@ func (m *Meter) Stop(records int64) {
 	}
 	m.b.ReportMetric(float64(records)/m.b.Elapsed().Seconds(), "records/s")
 	m.b.ReportMetric(float64(ms.Mallocs-m.mallocs)/float64(records), "allocs/record")
+	if cpu > 0 {
+		m.b.ReportMetric(float64(records)/cpu.Seconds(), "cpu-records/s")
+	}
 }
 
 // Dir is where generated benchmark inputs are cached: $FLOWSIFT_BENCH_DIR,
