@@ -16,7 +16,7 @@ type Interner struct {
 
 // internCache is the size of the direct-mapped cache in front of the map:
 // most lookups hit it and skip hashing the whole string.
-const internCache = 1024
+const internCache = 4096
 
 // slot hashes the length and the last 8 bytes (where ids differ).
 func slot(b []byte) int {
@@ -31,7 +31,7 @@ func slot(b []byte) int {
 		}
 	}
 	h *= 0xff51afd7ed558ccd
-	return int(h >> (64 - 10))
+	return int(h >> (64 - 12))
 }
 
 // Bytes returns the interned string equal to b.

@@ -166,7 +166,13 @@ func (p *LineParser) Parse(line []byte, pos int64, rec *flowlog.Record) bool {
 				p.Tally.BadPktIP++ // not validated (FORMATS.md 3.4): key left out, counted
 				continue
 			}
-			rec.Attrs = append(rec.Attrs, flowlog.Attr{Key: d.attr, Str: p.addrString(a)})
+			var str string
+			if a.Is4() {
+				str = p.In.Bytes(b) // a valid dotted quad is already canonical text
+			} else {
+				str = p.addrString(a)
+			}
+			rec.Attrs = append(rec.Attrs, flowlog.Attr{Key: d.attr, Str: str})
 		}
 	}
 	return true
