@@ -1,0 +1,567 @@
+package aws
+
+import (
+	"bytes"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/apache/arrow/go/v17/arrow"
+	"github.com/apache/arrow/go/v17/arrow/array"
+	"github.com/apache/arrow/go/v17/arrow/memory"
+	"github.com/apache/arrow/go/v17/parquet"
+	"github.com/apache/arrow/go/v17/parquet/compress"
+	"github.com/apache/arrow/go/v17/parquet/file"
+	"github.com/apache/arrow/go/v17/parquet/pqarrow"
+
+	"github.com/flowsift/flowsift/flowlog"
+	"github.com/flowsift/flowsift/internal/benchutil"
+	"github.com/flowsift/flowsift/internal/flowgen"
+)
+
+// pqCell types for pqBuild: nil (null), int64 (for Int32/Int64 columns),
+// string, float64.
+
+// pqBuild writes rows as a Parquet file with the given columns (all
+// nullable), rgRows rows per row group.
+func pqBuild(t testing.TB, fields []arrow.Field, rows [][]any, rgRows int) []byte {
+	t.Helper()
+	for i := range fields {
+		fields[i].Nullable = true
+	}
+	schema := arrow.NewSchema(fields, nil)
+	var buf bytes.Buffer
+	props := parquet.NewWriterProperties(parquet.WithCompression(compress.Codecs.Gzip),
+		parquet.WithMaxRowGroupLength(int64(rgRows)))
+	fw, err := pqarrow.NewFileWriter(schema, &buf, props, pqarrow.DefaultWriterProps())
+	if err != nil {
+		t.Fatal(err)
+	}
+	rb := array.NewRecordBuilder(memory.NewGoAllocator(), schema)
+	defer rb.Release()
+	for _, row := range rows {
+		for j, v := range row {
+			if v == nil {
+				rb.Field(j).AppendNull()
+				continue
+			}
+			switch b := rb.Field(j).(type) {
+			case *array.Int32Builder:
+				b.Append(int32(v.(int64)))
+			case *array.Int64Builder:
+				b.Append(v.(int64))
+			case *array.StringBuilder:
+				b.Append(v.(string))
+			case *array.Float64Builder:
+				b.Append(v.(float64))
+			case *array.TimestampBuilder:
+				b.Append(arrow.Timestamp(v.(int64)))
+			default:
+				t.Fatalf("pqBuild: builder %T", b)
+			}
+		}
+	}
+	rec := rb.NewRecord()
+	if err := fw.Write(rec); err != nil {
+		t.Fatal(err)
+	}
+	rec.Release()
+	if err := fw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes()
+}
+
+// pqRead reads a Parquet file with the AWS reader.
+func pqRead(t testing.TB, data []byte) ([]flowlog.Record, []flowlog.Problem, *flowlog.Tally) {
+	t.Helper()
+	var probs []flowlog.Problem
+	tally := &flowlog.Tally{Path: "x.parquet", OnProblem: func(p flowlog.Problem) { probs = append(probs, p) }}
+	pf, err := OpenParquet(bytes.NewReader(data), int64(len(data)))
+	if err != nil {
+		t.Fatalf("OpenParquet: %v", err)
+	}
+	r := NewParquetReader(pf, tally)
+	if r == nil {
+		return nil, probs, tally
+	}
+	var recs []flowlog.Record
+	var rec flowlog.Record
+	for r.Next(&rec) {
+		recs = append(recs, rec.Clone())
+	}
+	return recs, probs, tally
+}
+
+func strCol(name string) arrow.Field { return arrow.Field{Name: name, Type: arrow.BinaryTypes.String} }
+func i32Col(name string) arrow.Field {
+	return arrow.Field{Name: name, Type: arrow.PrimitiveTypes.Int32}
+}
+func i64Col(name string) arrow.Field {
+	return arrow.Field{Name: name, Type: arrow.PrimitiveTypes.Int64}
+}
+
+// defaultCols are the 14 default columns with AWS's types; widen makes
+// every integer column INT64.
+func defaultCols(widen bool) []arrow.Field {
+	i32 := i32Col
+	if widen {
+		i32 = i64Col
+	}
+	return []arrow.Field{i32("version"), strCol("account_id"), strCol("interface_id"), strCol("srcaddr"),
+		strCol("dstaddr"), i32("srcport"), i32("dstport"), i32("protocol"), i64Col("packets"),
+		i64Col("bytes"), i64Col("start"), i64Col("end"), strCol("action"), strCol("log_status")}
+}
+
+// row builds a default-format row from the 9.1 example with overrides.
+func row(over map[int]any) []any {
+	r := []any{int64(2), "123456789010", "eni-1235b8ca123456789", "172.31.16.139", "172.31.16.21",
+		int64(20641), int64(22), int64(6), int64(20), int64(4249), int64(1418530010), int64(1418530070), "ACCEPT", "OK"}
+	for i, v := range over {
+		r[i] = v
+	}
+	return r
+}
+
+const docLine = "2 123456789010 eni-1235b8ca123456789 172.31.16.139 172.31.16.21 20641 22 6 20 4249 1418530010 1418530070 ACCEPT OK"
+
+func textRecord(t *testing.T, line string) flowlog.Record {
+	t.Helper()
+	recs, probs, _ := readText(t, line+"\n")
+	if len(recs) != 1 || len(probs) != 0 {
+		t.Fatalf("text %q: %d records, problems %v", line, len(recs), probs)
+	}
+	r := recs[0]
+	r.Source = flowlog.SourceAWSParquet
+	return r
+}
+
+func kinds(probs []flowlog.Problem) string {
+	var s []string
+	for _, p := range probs {
+		if p.Pos > 0 {
+			s = append(s, fmt.Sprintf("%d:%s", p.Pos, p.Kind))
+		} else {
+			s = append(s, "file:"+p.Notice.String())
+		}
+	}
+	return strings.Join(s, " ")
+}
+
+func TestParquetInt32AndInt64(t *testing.T) {
+	want := textRecord(t, docLine)
+	for _, widen := range []bool{false, true} {
+		data := pqBuild(t, defaultCols(widen), [][]any{row(nil)}, 10)
+		recs, probs, _ := pqRead(t, data)
+		if len(probs) != 0 || len(recs) != 1 || !recs[0].Equal(&want) {
+			t.Fatalf("widen=%v: records %v problems %v, want %v", widen, recs, probs, want)
+		}
+	}
+}
+
+func TestParquetRangeChecks(t *testing.T) {
+	rows := [][]any{
+		row(nil),                            // 1 good
+		row(map[int]any{5: int64(70000)}),   // 2 srcport > 65535
+		row(map[int]any{7: int64(300)}),     // 3 protocol > 255
+		row(map[int]any{8: int64(-1)}),      // 4 negative packets
+		row(map[int]any{0: int64(1 << 31)}), // 5 version beyond int32
+		row(map[int]any{6: int64(-3)}),      // 6 negative dstport
+		row(map[int]any{12: "ALLOW"}),       // 7 bad action
+		row(map[int]any{13: "BROKEN"}),      // 8 bad log-status
+		row(map[int]any{3: "10.0.300.1"}),   // 9 bad srcaddr
+		row(map[int]any{4: "fe80::1%eth0"}), // 10 zone refused
+		row(map[int]any{3: "-"}),            // 11 "-" srcaddr
+		row(nil),                            // 12 good
+	}
+	data := pqBuild(t, defaultCols(true), rows, 5)
+	recs, probs, tally := pqRead(t, data)
+	want := "2:bad-port 3:bad-protocol 4:bad-number 5:bad-number 6:bad-number 7:bad-value 8:bad-value 9:bad-ip 10:bad-ip 11:bad-ip"
+	if got := kinds(probs); got != want {
+		t.Errorf("reports %q\nwant    %q", got, want)
+	}
+	if len(recs) != 2 || tally.Records != 2 {
+		t.Errorf("%d records (tally %d), want 2", len(recs), tally.Records)
+	}
+}
+
+func TestParquetStringIntegers(t *testing.T) {
+	cols := []arrow.Field{strCol("version"), strCol("account_id"), strCol("interface_id"), strCol("srcaddr"),
+		strCol("dstaddr"), strCol("srcport"), strCol("dstport"), strCol("protocol"), strCol("packets"),
+		strCol("bytes"), strCol("start"), strCol("end"), strCol("action"), strCol("log_status")}
+	good := func(over map[int]any) []any {
+		r := []any{}
+		for _, tok := range strings.Fields(docLine) {
+			r = append(r, tok)
+		}
+		for i, v := range over {
+			r[i] = v
+		}
+		return r
+	}
+	rows := [][]any{
+		good(nil),                          // 1
+		good(map[int]any{6: "022"}),        // 2 leading zeros are fine
+		good(map[int]any{6: "8x0"}),        // 3 bad-number
+		good(map[int]any{9: "-"}),          // 4 "-" bytes: absent
+		good(map[int]any{8: "+5"}),         // 5 bad-number
+		good(map[int]any{7: "256"}),        // 6 bad-protocol
+		good(map[int]any{10: "1.5"}),       // 7 bad-number
+		good(map[int]any{11: ""}),          // 8 empty: absent
+		good(map[int]any{0: "2147483648"}), // 9 version beyond int32
+	}
+	recs, probs, _ := pqRead(t, pqBuild(t, cols, rows, 4))
+	if got, want := kinds(probs), "3:bad-number 5:bad-number 6:bad-protocol 7:bad-number 9:bad-number"; got != want {
+		t.Errorf("reports %q, want %q", got, want)
+	}
+	base := textRecord(t, docLine)
+	if len(recs) != 4 {
+		t.Fatalf("%d records, want 4", len(recs))
+	}
+	if !recs[0].Equal(&base) || !recs[1].Equal(&base) {
+		t.Errorf("records 1-2 = %v, %v; want %v", recs[0], recs[1], base)
+	}
+	if recs[2].Bytes != 0 || recs[3].End != 0 {
+		t.Errorf("absent values not 0: %v %v", recs[2], recs[3])
+	}
+	for _, p := range probs {
+		if p.Pos == 3 && !strings.Contains(p.Detail, `"8x0"`) {
+			t.Errorf("detail %q does not name the value", p.Detail)
+		}
+	}
+}
+
+func TestParquetNulls(t *testing.T) {
+	rows := [][]any{
+		row(map[int]any{0: nil, 5: nil, 12: nil, 13: nil, 1: nil}), // 1 record: no version, sport 0, action "", no account
+		row(map[int]any{3: nil}),                                   // 2 bad-ip
+		{int64(2), "123456789010", "eni-1", nil, nil, nil, nil, nil, nil, nil, int64(1431280876), int64(1431280934), nil, "NODATA"},   // 3
+		{int64(2), "123456789010", "eni-1", nil, nil, nil, nil, nil, nil, nil, int64(1431280876), int64(1431280934), nil, "SKIPDATA"}, // 4
+		row(map[int]any{4: nil, 13: "NODATA"}), // 5 NODATA wins
+	}
+	recs, probs, tally := pqRead(t, pqBuild(t, defaultCols(false), rows, 2))
+	if got, want := kinds(probs), "2:bad-ip"; got != want {
+		t.Errorf("reports %q, want %q", got, want)
+	}
+	if tally.NoData != 2 || tally.SkipData != 1 {
+		t.Errorf("NODATA %d SKIPDATA %d, want 2 1", tally.NoData, tally.SkipData)
+	}
+	want := textRecord(t, "- - eni-1235b8ca123456789 172.31.16.139 172.31.16.21 - 22 6 20 4249 1418530010 1418530070 - -")
+	if len(recs) != 1 || !recs[0].Equal(&want) {
+		t.Errorf("records %v, want %v", recs, want)
+	}
+}
+
+func TestParquetUnsupportedTypes(t *testing.T) {
+	cases := map[string]arrow.Field{
+		"double srcport":    {Name: "srcport", Type: arrow.PrimitiveTypes.Float64},
+		"int action":        {Name: "action", Type: arrow.PrimitiveTypes.Int32},
+		"timestamp start":   {Name: "start", Type: &arrow.TimestampType{Unit: arrow.Second}},
+		"int srcaddr":       {Name: "srcaddr", Type: arrow.PrimitiveTypes.Int64},
+		"bool traffic_path": {Name: "traffic_path", Type: arrow.FixedWidthTypes.Boolean},
+	}
+	for name, f := range cases {
+		t.Run(name, func(t *testing.T) {
+			cols := []arrow.Field{strCol("srcaddr"), strCol("dstaddr"), f}
+			if f.Name == "srcaddr" {
+				cols = cols[1:]
+			}
+			rows := [][]any{make([]any, len(cols))} // all null
+			recs, probs, tally := pqRead(t, pqBuild(t, cols, rows, 10))
+			if tally.Unusable != flowlog.NoticeUnsupported || len(recs) != 0 {
+				t.Fatalf("unusable=%v records=%d problems %v; want unsupported", tally.Unusable, len(recs), probs)
+			}
+			if len(probs) != 1 || !strings.Contains(probs[0].Detail, f.Name) {
+				t.Errorf("problems %v: want one notice naming %q", probs, f.Name)
+			}
+		})
+	}
+}
+
+func TestParquetUnknownColumns(t *testing.T) {
+	cols := append(defaultCols(false), strCol("colour"), i64Col("weight"))
+	rows := [][]any{append(row(nil), "red", int64(3)), append(row(nil), nil, int64(4))}
+	recs, probs, tally := pqRead(t, pqBuild(t, cols, rows, 10))
+	if len(recs) != 2 || tally.Unusable != flowlog.NoticeNone {
+		t.Fatalf("%d records, unusable %v", len(recs), tally.Unusable)
+	}
+	if len(probs) != 1 || probs[0].Notice != flowlog.NoticeInfo || !strings.Contains(probs[0].Detail, "colour, weight") {
+		t.Errorf("problems %v, want one info notice naming colour, weight", probs)
+	}
+}
+
+// TestParquetPositionsAcrossRowGroups: a row's position counts rows of
+// every earlier row group.
+func TestParquetPositionsAcrossRowGroups(t *testing.T) {
+	var rows [][]any
+	for i := 0; i < 23; i++ {
+		if i == 6 || i == 20 {
+			rows = append(rows, row(map[int]any{5: int64(99999)}))
+		} else {
+			rows = append(rows, row(nil))
+		}
+	}
+	recs, probs, _ := pqRead(t, pqBuild(t, defaultCols(false), rows, 4))
+	if got, want := kinds(probs), "7:bad-port 21:bad-port"; got != want {
+		t.Errorf("reports %q, want %q", got, want)
+	}
+	if len(recs) != 21 {
+		t.Errorf("%d records, want 21", len(recs))
+	}
+}
+
+// TestParquetMatchesText: the same rows as text lines and as Parquet
+// string columns give the same records and the same reports (position and
+// kind), so the two readers validate alike (FORMATS.md 4: every rule of
+// 3.3-3.6 applies per row).
+func TestParquetMatchesText(t *testing.T) {
+	fields := append(append([]string{}, flowgen.AWSV5Fields...), "packets-lost-no-route", "reject-reason")
+	bad := []string{"80a", "-5", "+1", "70000", "300", "99999999999999999999", "ACCEPTED", "sideways", "BROKEN",
+		"1.2.3", "010.1.1.1", "::ffff:10.0.0.1", "2001:DB8::1", "NODATA", "SKIPDATA", "-", "0", "4294967296", "2147483648", "OK",
+		"ingress", "REJECT"}
+	rng := rand.New(rand.NewPCG(7, 8))
+	g := flowgen.New(3)
+	var text strings.Builder
+	text.WriteString(strings.Join(fields, " ") + "\n")
+	cols := make([]arrow.Field, len(fields))
+	for i, f := range fields {
+		cols[i] = strCol(strings.ReplaceAll(f, "-", "_"))
+	}
+	var rows [][]any
+	for i := 0; i < 3000; i++ {
+		f := g.Next()
+		toks := make([]string, len(fields))
+		for j, name := range fields {
+			toks[j] = string(flowgen.AppendAWSField(nil, name, &f))
+		}
+		for k := rng.IntN(3); k > 0; k-- { // 0-2 defects per line
+			toks[rng.IntN(len(toks))] = bad[rng.IntN(len(bad))]
+		}
+		text.WriteString(strings.Join(toks, " ") + "\n")
+		r := make([]any, len(toks))
+		for j, tok := range toks {
+			if tok != "-" {
+				r[j] = tok
+			}
+		}
+		rows = append(rows, r)
+	}
+	trecs, tprobs, tt := readText(t, text.String())
+	precs, pprobs, pt := pqRead(t, pqBuild(t, cols, rows, 1000))
+	if len(trecs) != len(precs) {
+		t.Fatalf("text %d records, Parquet %d", len(trecs), len(precs))
+	}
+	for i := range trecs {
+		trecs[i].Source = flowlog.SourceAWSParquet
+		if !trecs[i].Equal(&precs[i]) {
+			t.Fatalf("record %d: text %v\nParquet %v", i, trecs[i], precs[i])
+		}
+	}
+	if len(tprobs) != len(pprobs) {
+		t.Fatalf("text %d reports, Parquet %d", len(tprobs), len(pprobs))
+	}
+	for i := range tprobs {
+		if tprobs[i].Pos != pprobs[i].Pos+1 || tprobs[i].Kind != pprobs[i].Kind { // the header is line 1
+			t.Errorf("report %d: text %s, Parquet %s", i, tprobs[i], pprobs[i])
+		}
+	}
+	if tt.NoData != pt.NoData || tt.SkipData != pt.SkipData || tt.BadPktIP != pt.BadPktIP {
+		t.Errorf("counts differ: text %d/%d/%d, Parquet %d/%d/%d", tt.NoData, tt.SkipData, tt.BadPktIP, pt.NoData, pt.SkipData, pt.BadPktIP)
+	}
+	if len(tprobs) < 500 || len(trecs) < 500 {
+		t.Errorf("weak test: %d reports, %d records", len(tprobs), len(trecs))
+	}
+}
+
+const pqSamples = "../../../shared/reference/samples/aws/parquet"
+
+func pqSampleFiles(t testing.TB) []string {
+	var files []string
+	filepath.Walk(pqSamples, func(p string, info os.FileInfo, err error) error {
+		if err == nil && !info.IsDir() {
+			files = append(files, p)
+		}
+		return nil
+	})
+	if len(files) != 2 {
+		t.Fatalf("found %d Parquet samples under %s, want 2", len(files), pqSamples)
+	}
+	return files
+}
+
+// TestParquetCutShort: a file without its complete footer cannot be opened.
+func TestParquetCutShort(t *testing.T) {
+	for _, p := range pqSampleFiles(t) {
+		data, err := os.ReadFile(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := OpenParquet(bytes.NewReader(data), int64(len(data))); err != nil {
+			t.Fatalf("whole file: %v", err)
+		}
+		for _, n := range []int{0, 4, 8, 12, len(data) / 2, len(data) - 5, len(data) - 1} {
+			if _, err := OpenParquet(bytes.NewReader(data[:n]), int64(n)); err == nil {
+				t.Errorf("%s cut to %d bytes: opened", filepath.Base(p), n)
+			}
+		}
+	}
+}
+
+// TestParquetCorruptPages: damage inside the column data (footer intact)
+// ends the file with an unreadable notice, never a panic.
+func TestParquetCorruptPages(t *testing.T) {
+	var rows [][]any
+	for i := 0; i < 2000; i++ {
+		rows = append(rows, row(map[int]any{5: int64(i)}))
+	}
+	data := pqBuild(t, defaultCols(false), rows, 500)
+	for off := 4; off < len(data)/2; off += 97 {
+		bad := append([]byte(nil), data...)
+		for i := off; i < off+16 && i < len(bad); i++ {
+			bad[i] ^= 0x5a
+		}
+		pf, err := OpenParquet(bytes.NewReader(bad), int64(len(bad)))
+		if err != nil {
+			continue
+		}
+		tally := &flowlog.Tally{}
+		r := NewParquetReader(pf, tally)
+		var rec flowlog.Record
+		for r != nil && r.Next(&rec) {
+		}
+		if tally.Records > 2000 {
+			t.Fatalf("offset %d: %d records from 2000 rows", off, tally.Records)
+		}
+	}
+}
+
+// arrowOnlyRead decodes every column of data with the bare Arrow column
+// readers, as the reader does, without making records: the allocation
+// baseline of the decoder itself.
+func arrowOnlyRead(t testing.TB, data []byte) {
+	pf, err := OpenParquet(bytes.NewReader(data), int64(len(data)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	const n = ParquetBatchRows
+	defs := make([]int16, n)
+	v32, v64, vba := make([]int32, n), make([]int64, n), make([]parquet.ByteArray, n)
+	for g := 0; g < pf.NumRowGroups(); g++ {
+		rg := pf.RowGroup(g)
+		for c := 0; c < rg.NumColumns(); c++ {
+			cr, err := rg.Column(c)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for cr.HasNext() {
+				switch rd := cr.(type) {
+				case *file.Int32ColumnChunkReader:
+					_, _, err = rd.ReadBatch(n, v32, defs, nil)
+				case *file.Int64ColumnChunkReader:
+					_, _, err = rd.ReadBatch(n, v64, defs, nil)
+				case *file.ByteArrayColumnChunkReader:
+					_, _, err = rd.ReadBatch(n, vba, defs, nil)
+				}
+				if err != nil {
+					t.Fatal(err)
+				}
+			}
+		}
+	}
+}
+
+// TestParquetNoAllocsPerRecord: making records adds no allocation per
+// record to what Arrow's decoder does. (Arrow's dictionary decoder itself
+// allocates about once per RLE run: 0.2-0.3 per row on flowgen data; see
+// the benchmark.)
+func TestParquetNoAllocsPerRecord(t *testing.T) {
+	const rows = 200_000
+	var buf bytes.Buffer
+	if err := flowgen.AWSParquet(&buf, rows, flowgen.AWSV5Fields, 11, 0); err != nil {
+		t.Fatal(err)
+	}
+	data := buf.Bytes()
+	var n int64
+	ours := testing.AllocsPerRun(2, func() {
+		pf, err := OpenParquet(bytes.NewReader(data), int64(len(data)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		r := NewParquetReader(pf, &flowlog.Tally{})
+		var rec flowlog.Record
+		n = 0
+		for r.Next(&rec) {
+			n++
+		}
+	})
+	if n != rows {
+		t.Fatalf("%d records, want %d", n, rows)
+	}
+	base := testing.AllocsPerRun(2, func() { arrowOnlyRead(t, data) })
+	// Each distinct string is allocated once by the interner: warm-up, not
+	// a per-record cost.
+	recs, _, _ := pqRead(t, data)
+	distinct := map[string]bool{}
+	for _, r := range recs {
+		for _, s := range []string{r.Iface, r.VPC, r.Subnet, r.Account} {
+			distinct[s] = true
+		}
+		for _, a := range r.Attrs {
+			if a.Str != "" {
+				distinct[a.Str] = true
+			}
+		}
+	}
+	if extra := (ours - base - float64(len(distinct))) / rows; extra > 0.001 {
+		t.Errorf("%.4f allocations per record beyond Arrow's decoding and %d distinct strings (%v vs %v in all), want ≈ 0",
+			extra, len(distinct), ours, base)
+	}
+	t.Logf("allocations per record: %.3f (Arrow's decoding alone: %.3f)", ours/rows, base/rows)
+}
+
+func BenchmarkReadAWSParquet(b *testing.B) {
+	for _, c := range []struct {
+		name   string
+		fields []string
+	}{{"v2", nil}, {"v5", flowgen.AWSV5Fields}} {
+		b.Run(c.name, func(b *testing.B) {
+			path := benchutil.File(b, "aws-"+c.name+"-1m.parquet", func(p string) error {
+				f, err := os.Create(p)
+				if err != nil {
+					return err
+				}
+				if err := flowgen.AWSParquet(f, benchRecords, c.fields, 1, 0); err != nil {
+					f.Close()
+					return err
+				}
+				return f.Close()
+			})
+			data, err := os.ReadFile(path)
+			if err != nil {
+				b.Fatal(err)
+			}
+			b.SetBytes(int64(len(data)))
+			var total int64
+			m := benchutil.Start(b)
+			for i := 0; i < b.N; i++ {
+				pf, err := OpenParquet(bytes.NewReader(data), int64(len(data)))
+				if err != nil {
+					b.Fatal(err)
+				}
+				tally := &flowlog.Tally{}
+				r := NewParquetReader(pf, tally)
+				var rec flowlog.Record
+				for r.Next(&rec) {
+				}
+				if tally.Records != benchRecords {
+					b.Fatalf("%d records, want %d", tally.Records, benchRecords)
+				}
+				total += tally.Records
+			}
+			m.Stop(total)
+		})
+	}
+}
