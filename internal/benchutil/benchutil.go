@@ -9,8 +9,8 @@ import (
 	"runtime"
 	"strings"
 	"syscall"
-	"time"
 	"testing"
+	"time"
 )
 
 // Meter measures allocations over a benchmark loop. Call Start after setup
