@@ -8,15 +8,23 @@ import (
 )
 
 // Summary aggregates judged records for the analyze report: counts by
-// verdict and finding, and the worst offenders per finding. Rule statistics
-// (POLICY.md 9) are meant to be added as a further field fed from Add.
+// verdict and finding, and the worst offenders per finding. Rules, when set,
+// receives every record Add counts: the rule statistics of POLICY.md 9
+// (analyze/rulestats.Collector) plug in there.
 type Summary struct {
 	Records   int64
 	Packets   int64
 	Bytes     int64
 	ByVerdict map[Verdict]*Count
 	ByFinding map[Finding]*Count
+	Rules     Observer
 	offenders map[Finding]map[OffenderKey]*Count
+}
+
+// Observer receives judged records. Observe must not keep rec or res: both
+// are reused by the caller.
+type Observer interface {
+	Observe(rec *flowlog.Record, res *Result)
 }
 
 // Count is records, packets and bytes.
@@ -53,6 +61,9 @@ func (s *Summary) Add(r *flowlog.Record, res *Result) {
 	s.Records++
 	s.Packets += r.Packets
 	s.Bytes += r.Bytes
+	if s.Rules != nil {
+		s.Rules.Observe(r, res)
+	}
 	get := func(m map[Verdict]*Count, k Verdict) *Count {
 		c := m[k]
 		if c == nil {
