@@ -64,7 +64,7 @@ func (d *Decoder) DecodeJSON(v *fastjson.Value, pos int64, rec *flowlog.Record) 
 			// absent
 		default:
 			val.kind = vOther
-			val.typ = typeName(t)
+			val.b = typeName(t)
 		}
 	})
 	if hasNum { // nums may have moved while growing: slice it afterwards
@@ -78,14 +78,18 @@ func (d *Decoder) DecodeJSON(v *fastjson.Value, pos int64, rec *flowlog.Record) 
 	return r.build(pos, rec)
 }
 
-func typeName(t fastjson.Type) string {
+var (
+	nameObject  = []byte("object")
+	nameArray   = []byte("array")
+	nameBoolean = []byte("boolean")
+)
+
+func typeName(t fastjson.Type) []byte {
 	switch t {
 	case fastjson.TypeObject:
-		return "object"
+		return nameObject
 	case fastjson.TypeArray:
-		return "array"
-	case fastjson.TypeTrue, fastjson.TypeFalse:
-		return "boolean"
+		return nameArray
 	}
-	return "value"
+	return nameBoolean
 }

@@ -134,9 +134,8 @@ const (
 )
 
 type value struct {
-	b    []byte
+	b    []byte // the text; for vOther the JSON type's name (for reports)
 	kind kind
-	typ  string // JSON type name when kind is vOther (for the report)
 }
 
 // absent reports whether v counts as no value: missing, null, empty or "-"
@@ -231,7 +230,7 @@ func (r *rowRules) build(pos int64, rec *flowlog.Record) bool {
 	var tpCode int64
 	if !tp.absent() {
 		if tp.kind == vOther {
-			r.t.Badf(pos, flowlog.KindBadValue, "traffic_path is a JSON %s, not a code or a name", tp.typ)
+			r.t.Badf(pos, flowlog.KindBadValue, "traffic_path is a JSON %s, not a code or a name", tp.b)
 			return false
 		}
 		if tp.kind == vNumber || allDigits(tp.b) {
@@ -271,7 +270,7 @@ func (r *rowRules) build(pos int64, rec *flowlog.Record) bool {
 	// is not a value for them.
 	for _, f := range [...]field{fAccountID, fENIID, fVPCID, fVSwitchID, fDstType, fVMID, fRegion, fSrcType, fType} {
 		if v[f].kind == vOther {
-			r.t.Badf(pos, flowlog.KindBadValue, "%s is a JSON %s, not a string", fieldNames[f], v[f].typ)
+			r.t.Badf(pos, flowlog.KindBadValue, "%s is a JSON %s, not a string", fieldNames[f], v[f].b)
 			return false
 		}
 	}
@@ -320,7 +319,7 @@ func (r *rowRules) missing(pos int64, f field) {
 func (r *rowRules) addr(pos int64, f field) (netip.Addr, bool) {
 	a := &r.vals[f]
 	if a.kind == vOther {
-		r.t.Badf(pos, flowlog.KindBadIP, "%s is a JSON %s, not an IP address", fieldNames[f], a.typ)
+		r.t.Badf(pos, flowlog.KindBadIP, "%s is a JSON %s, not an IP address", fieldNames[f], a.b)
 		return netip.Addr{}, false
 	}
 	ip, ok := lex.ParseAddr(a.b)
@@ -337,7 +336,7 @@ func (r *rowRules) num(pos int64, f field, max uint64, overKind flowlog.Kind) (i
 		return 0, true
 	}
 	if a.kind == vOther {
-		r.t.Badf(pos, flowlog.KindBadNumber, "%s is a JSON %s, not a decimal integer", fieldNames[f], a.typ)
+		r.t.Badf(pos, flowlog.KindBadNumber, "%s is a JSON %s, not a decimal integer", fieldNames[f], a.b)
 		return 0, false
 	}
 	n, e := lex.ParseUint(a.b, max)
@@ -359,7 +358,7 @@ func (r *rowRules) num(pos int64, f field, max uint64, overKind flowlog.Kind) (i
 func (r *rowRules) badValue(pos int64, f field, want string) {
 	a := &r.vals[f]
 	if a.kind == vOther {
-		r.t.Badf(pos, flowlog.KindBadValue, "%s is a JSON %s, not %s", fieldNames[f], a.typ, want)
+		r.t.Badf(pos, flowlog.KindBadValue, "%s is a JSON %s, not %s", fieldNames[f], a.b, want)
 		return
 	}
 	r.t.Badf(pos, flowlog.KindBadValue, "%s %q is not %s", fieldNames[f], a.b, want)
