@@ -149,32 +149,32 @@ func (c *Collector) Observe(rec *flowlog.Record, res *verdict.Result) {
 	var q policy.Query
 	qReady := false
 	src, dst := rec.Src.Unmap(), rec.Dst.Unmap()
-	for li, l := range res.Layers() {
+	ls := res.Layers()
+	for li := range ls {
+		l := &ls[li]
 		remote, local := src, dst
 		if l.Dir == policy.Egress {
 			remote, local = dst, src
 		}
-		hit := (res.Verdict == verdict.Accept && l.ID != "") ||
-			(res.Verdict == verdict.Reject && l.Action == policy.Deny) ||
-			(res.Verdict == verdict.Unknown && l.Action == policy.Allow)
-		if l.ID != "" && (hit || l.Rule != nil) {
-			s := &c.stats[c.lookup(&res.Layers()[li])]
+		if l.ID != "" {
+			s := &c.stats[c.lookup(l)]
 			s.decided = true
-		}
-		if hit {
-			i := c.lookup(&res.Layers()[li])
-			s := &c.stats[i]
-			if s.Records == 0 || rec.Start < s.First {
-				s.First = rec.Start
-			}
-			if rec.End > s.Last {
-				s.Last = rec.End
-			}
-			s.Records++
-			s.Packets += rec.Packets
-			s.Bytes += rec.Bytes
-			if s.broad != "" {
-				s.track(remote, uint32(rec.Proto)<<16|uint32(rec.DstPort))
+			hit := res.Verdict == verdict.Accept ||
+				(res.Verdict == verdict.Reject && l.Action == policy.Deny) ||
+				(res.Verdict == verdict.Unknown && l.Action == policy.Allow)
+			if hit { // the id is in res.Rules (POLICY.md 4.1)
+				if s.Records == 0 || rec.Start < s.First {
+					s.First = rec.Start
+				}
+				if rec.End > s.Last {
+					s.Last = rec.End
+				}
+				s.Records++
+				s.Packets += rec.Packets
+				s.Bytes += rec.Bytes
+				if s.broad != "" {
+					s.track(remote, uint32(rec.Proto)<<16|uint32(rec.DstPort))
+				}
 			}
 		}
 		if l.Reply {
@@ -189,11 +189,14 @@ func (c *Collector) Observe(rec *flowlog.Record, res *verdict.Result) {
 			qReady = true
 		}
 		q.Remote, q.Local = remote, local
-		q.RemoteInternet = c.set.IsInternet(remote)
+		internet := 0 // the internet test only for rules that need it
 		p := c.pending[k]
 		for j := 0; j < len(p); {
 			s := &c.stats[p[j].idx]
 			if !s.matched {
+				if p[j].rule.UnknownSkipsInternet && internet == 0 {
+					q.RemoteInternet, internet = c.set.IsInternet(remote), 1
+				}
 				if m, _ := p[j].rule.Match(&q); m == policy.Yes {
 					s.matched = true
 				}
