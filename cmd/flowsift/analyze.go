@@ -10,11 +10,13 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/spf13/pflag"
 
 	"github.com/flowsift/flowsift/analyze/policy"
 	"github.com/flowsift/flowsift/analyze/policy/load"
+	"github.com/flowsift/flowsift/analyze/rulestats"
 	"github.com/flowsift/flowsift/analyze/verdict"
 	"github.com/flowsift/flowsift/flowlog"
 	"github.com/flowsift/flowsift/storage/flowtext"
@@ -57,6 +59,33 @@ Examples:
 
   # Elasticsearch node filters against a capture
   flowsift analyze --policy elasticsearch.yml --per-flow --format table trace.pcap
+
+The summary (without --per-flow) also has the rule statistics: the rules
+with the most hits (records whose rules list the id, default ids included),
+unused written rules, rules shadowed by configuration (network ACLs and
+Alibaba groups: earlier rules cover the rule's whole match space; an
+opposite action is flagged as a likely mistake), rules shadowed by
+observation (matched records alone, decided none), redundant rules
+(removable without changing any decision) and overly broad allow rules
+(wider than /16 or /48, more than 1,024 ports or all protocols, yet 100+ hits
+from at most 8 addresses to at most 4 ports) with a narrower suggestion.
+
+JSON summary (--format json): records, packets, bytes; verdicts and
+findings: {name: {Records, Packets, Bytes}}; offenders: {finding: [{iface,
+src, dst, dport, proto, rule, records, packets, bytes}]}; extra.rules: the
+rule statistics:
+  rules              [{id, default, kind, scope, dir, action, text, origin,
+                      records, packets, bytes, first_start, last_end}],
+                     most records first (every id with a hit)
+  unused             same shape, written rules without a hit
+  shadowed_config    same shape + covering (ids deciding its packets first),
+                     opposite_action, layers
+  shadowed_observed  same shape
+  redundant          same shape + model (ordered|allow-only), covering
+                     (ids that would decide its packets instead), layers
+  overly_broad       same shape + why, remotes, ports ("tcp/443"), suggest
+  written_rules, used_written_rules
+Keys are never removed; new keys may be added.
 
 Besides the statuses below, analyze exits with 1 when --fail-on matched a
 record, and with 2 when a policy file is invalid (the message names the file
@@ -130,6 +159,11 @@ func runAnalyze(e *env, args []string) int {
 
 	failed := false
 	tally := verdict.NewSummary()
+	var stats *rulestats.Collector
+	if !*perFlow {
+		stats = rulestats.New(set)
+		tally.Rules = stats
+	}
 	for i := range recs {
 		tally.Add(&recs[i], &results[i])
 		if fail[results[i].Finding] {
@@ -140,7 +174,7 @@ func runAnalyze(e *env, args []string) int {
 	if *perFlow {
 		err = writePerFlow(w, *format, recs, results)
 	} else {
-		err = writeSummary(w, *format, tally, *top)
+		err = writeSummary(w, *format, tally, stats.Report(nil), *top)
 	}
 	if ferr := w.Flush(); err == nil {
 		err = ferr
@@ -313,7 +347,7 @@ type offenderJSON struct {
 	Bytes   int64  `json:"bytes"`
 }
 
-func writeSummary(w io.Writer, format string, s *verdict.Summary, top int) error {
+func writeSummary(w io.Writer, format string, s *verdict.Summary, rules *rulestats.Report, top int) error {
 	verdicts := []verdict.Verdict{verdict.Accept, verdict.Reject, verdict.Unknown}
 	switch format {
 	case "json":
@@ -332,6 +366,9 @@ func writeSummary(w io.Writer, format string, s *verdict.Summary, top int) error
 						o.Key.Dst.String(), o.Key.DstPort, o.Key.Proto, o.Key.Rule, o.Records, o.Packets, o.Bytes})
 				}
 			}
+		}
+		if rules != nil {
+			out.Extra = map[string]any{"rules": rules}
 		}
 		b, err := json.MarshalIndent(out, "", "  ")
 		if err != nil {
@@ -392,9 +429,87 @@ func writeSummary(w io.Writer, format string, s *verdict.Summary, top int) error
 				return err
 			}
 		}
+		if rules != nil {
+			return writeRuleStats(w, rules, top, format == "markdown", write)
+		}
 		return nil
 	}
 	return fmt.Errorf("unknown format %q", format)
+}
+
+type sectionWriter func(title string, header []string, rows [][]string, right []bool) error
+
+// writeRuleStats prints the rule statistics sections of the summary
+// (POLICY.md 9): the top rules by hits, then every finding in full.
+func writeRuleStats(w io.Writer, rep *rulestats.Report, top int, markdown bool, write sectionWriter) error {
+	when := func(t int64) string {
+		if t == 0 {
+			return "-"
+		}
+		return time.Unix(t, 0).UTC().Format("2006-01-02 15:04:05")
+	}
+	var rows [][]string
+	for i, h := range rep.Rules {
+		if i == top {
+			break
+		}
+		rows = append(rows, []string{h.ID, dashIfEmpty(h.Action), group(h.Records), group(h.Packets), group(h.Bytes), when(h.First), when(h.Last)})
+	}
+	title := fmt.Sprintf("Top rules by hits (%s of %s written rules used)", group(int64(rep.UsedRules)), group(int64(rep.WrittenRules)))
+	if err := write(title, []string{"RULE", "ACTION", "RECORDS", "PACKETS", "BYTES", "FIRST START", "LAST END"}, rows,
+		[]bool{false, false, true, true, true, false, false}); err != nil {
+		return err
+	}
+	sect := func(title string, header []string, rows [][]string, right []bool) error {
+		if len(rows) == 0 {
+			var err error
+			if markdown {
+				_, err = io.WriteString(w, "\n### "+title+"\n\nnone\n")
+			} else {
+				_, err = io.WriteString(w, "\n"+title+": none\n")
+			}
+			return err
+		}
+		return write(title, header, rows, right)
+	}
+	rows = nil
+	for _, u := range rep.Unused {
+		rows = append(rows, []string{u.ID, dashIfEmpty(u.Text)})
+	}
+	if err := sect("Unused rules (no hit)", []string{"RULE", "MATCH"}, rows, nil); err != nil {
+		return err
+	}
+	rows = nil
+	for _, s := range rep.ShadowedConfig {
+		note := "same action: remove it"
+		if s.Opposite {
+			note = "OPPOSITE ACTION: likely a mistake (move it before the covering rules)"
+		}
+		rows = append(rows, []string{s.ID, dashIfEmpty(s.Text), strings.Join(s.Covering, " "), note})
+	}
+	if err := sect("Shadowed by configuration (no packet reaches the rule)", []string{"RULE", "MATCH", "COVERED BY", "NOTE"}, rows, nil); err != nil {
+		return err
+	}
+	rows = nil
+	for _, s := range rep.ShadowedObserved {
+		rows = append(rows, []string{s.ID, dashIfEmpty(s.Text)})
+	}
+	if err := sect("Shadowed by observation (matched records, decided none)", []string{"RULE", "MATCH"}, rows, nil); err != nil {
+		return err
+	}
+	rows = nil
+	for _, r := range rep.Redundant {
+		rows = append(rows, []string{r.ID, dashIfEmpty(r.Text), string(r.Model), strings.Join(r.Covering, " ")})
+	}
+	if err := sect("Redundant (removing it changes no decision)", []string{"RULE", "MATCH", "MODEL", "DECIDED INSTEAD BY"}, rows, nil); err != nil {
+		return err
+	}
+	rows = nil
+	for _, b := range rep.OverlyBroad {
+		rows = append(rows, []string{b.ID, b.Why, group(b.Records), strings.Join(b.Remotes, " "), strings.Join(b.Ports, " "), b.Suggest})
+	}
+	return sect("Overly broad allow rules", []string{"RULE", "WIDE", "HITS", "REMOTES SEEN", "PORTS SEEN", "SUGGESTED"}, rows,
+		[]bool{false, false, true, false, false, false})
 }
 
 var _ = policy.IsDefaultID
