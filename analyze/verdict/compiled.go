@@ -3,111 +3,102 @@ package verdict
 import (
 	"math"
 	"net/netip"
+	"slices"
 	"sort"
 
 	"github.com/flowsift/flowsift/analyze/policy"
 )
 
-// The compiled evaluator answers EvalChain's question without walking
-// every rule. Per chain and address family it keeps a binary trie of the
-// rules' remote prefixes; a trie node holds the rules whose prefix ends
-// there, split into
+// The compiled evaluator answers EvalChain's question (the first rule that
+// matches with certainty, and the undecidable rules before it) without
+// walking the chain.
 //
-//   - simple rules (protocol, destination ports and the remote prefix are
-//     all their conditions): for TCP and UDP a sorted list of elementary port
-//     intervals, each with the lowest-order simple rule covering it; for
-//     other protocols the lowest-order all-protocol rule;
-//   - complex rules (local address, source ports, ICMP type, undecidable
-//     parts, specific other protocols), matched with Rule.Match.
+// Per chain and address family the remote prefixes of the rules form a
+// laminar family (two prefixes are nested or disjoint). Each distinct
+// prefix is a node; the address space is cut into elementary intervals,
+// each labelled with the deepest node containing it (index4 / index6). A
+// node holds
+//
+//   - a step function over the (protocol, destination port) key space
+//     (protoKey) giving the lowest-order "simple" rule — one whose only
+//     conditions are protocol, destination ports and the remote prefix —
+//     of the node and, when the node is complete, of all enclosing nodes;
+//   - the orders of its "complex" rules (local address, source ports, ICMP
+//     type or code, undecidable parts), matched with Rule.Match, again
+//     merged with the enclosing nodes' when complete;
+//   - next: -1 when complete, else the enclosing node to consult as well
+//     (merging is skipped when it would copy too much: memory stays linear
+//     in the rules).
 //
 // Rules whose remote test is more than prefixes (RemoteGlob, RemoteUnknown)
-// are matched with Rule.Match for every query. The answer is the lowest
-// order among certain matches plus the maybes before it, resolved as in
-// EvalChain. Lookups do not allocate.
+// are "global": matched with Rule.Match for every query. Complex and global
+// rules are only matched while their order is below the best certain match
+// found so far. The undecidable matches before the deciding order are then
+// resolved as in EvalChain (POLICY.md 4.3). Lookups do not allocate.
+//
+// The compiled form is a snapshot: the Set must not change after NewEngine.
 
 const noRule = math.MaxInt32
 
 type compiled struct {
 	layers []clayer
+	scopes *scopeIndex
 }
 
 type clayer struct{ in, out *cchain }
 
+// crule is what the evaluator needs of a rule by its order in the chain.
+type crule struct {
+	id     string
+	rule   *policy.Rule
+	reason string // maybeReason, for table rules
+	action policy.Action
+}
+
 type cchain struct {
-	c      *policy.Chain
-	v4, v6 trie
-	global []int32 // rules matched with Rule.Match for every query
+	c     *policy.Chain
+	rules []crule
+	v4    index4[leafRef]
+	v6    index6[leafRef]
+	nodes []cnode
+	// steps holds every node's step functions by offset; offset 0 is the
+	// shared empty function (noRule everywhere).
+	steps  []step
+	cplx   []int32 // every node's complex orders, by offset
+	global []int32 // orders of global rules, ascending
 }
 
-type trie struct {
-	nodes []tnode
-	data  []nodeData
-}
-
-type tnode struct {
-	child [2]int32 // 0 = none (node 0 is the root, never a child)
-	data  int32    // index into data, -1 = none
-}
-
-type nodeData struct {
-	tcp, udp portTable
-	// first is the lowest-order simple rule per protocol class for classes
-	// without ports (ICMP, ICMPv6, other).
-	first [numClasses]int32
-	// complex rule orders per protocol class, ascending.
-	complex [numClasses][]int32
-}
-
-// Protocol classes of the per-node tables.
+// A node's lists: yes (certain matches), maybe-allow and maybe-deny step
+// functions, complex rule orders.
 const (
-	classTCP = iota
-	classUDP
-	classICMP
-	classICMP6
-	classOther
-	numClasses
+	lYes = iota
+	lMaybeAllow
+	lMaybeDeny
+	lComplex
+	nLists
 )
 
-func protoClass(p uint8) int {
-	switch p {
-	case 6:
-		return classTCP
-	case 17:
-		return classUDP
-	case 1:
-		return classICMP
-	case 58:
-		return classICMP6
-	}
-	return classOther
+type span struct{ off, n uint32 }
+
+// leafRef is what the address index gives for an elementary interval: the
+// certain-match step function of its deepest node, and the node itself
+// when that has more to consult (maybes, complex rules, an enclosing node),
+// else -1.
+type leafRef struct {
+	yes  span
+	node int32
 }
 
-// portTable maps a port to the lowest-order rule covering it.
-type portTable struct {
-	starts []uint16 // interval i is [starts[i], starts[i+1])
-	first  []int32
-}
+var noLeaf = leafRef{span{0, 1}, -1}
 
-func (p *portTable) lookup(port uint16) int32 {
-	s := p.starts
-	lo, hi := 0, len(s)
-	for lo < hi {
-		m := int(uint(lo+hi) >> 1)
-		if s[m] <= port {
-			lo = m + 1
-		} else {
-			hi = m
-		}
-	}
-	if lo == 0 {
-		return noRule
-	}
-	return p.first[lo-1]
+type cnode struct {
+	l    [nLists]span
+	next int32 // -1: the lists cover every enclosing prefix; else go on there
 }
 
 func compile(set *policy.Set) *compiled {
 	ls := set.Layers()
-	c := &compiled{layers: make([]clayer, len(ls))}
+	c := &compiled{layers: make([]clayer, len(ls)), scopes: newScopeIndex(set)}
 	for i, l := range ls {
 		c.layers[i] = clayer{compileChain(&l.In), compileChain(&l.Out)}
 	}
@@ -123,42 +114,221 @@ func (c *compiled) eval(l *policy.Layer, d policy.Dir, q *policy.Query) outcome 
 	if d == policy.Egress {
 		ch = cl.out
 	}
-	if ch.c != l.Chain(d) { // the set changed after compiling
+	if ch.c != l.Chain(d) { // not the layer compiled under this Seq
 		return EvalChain(l.Chain(d), q)
 	}
 	return ch.eval(q)
 }
 
-func isSimple(r *policy.Rule) bool {
-	if r.Unknown != "" || r.Local != nil || len(r.SrcPorts) > 0 {
-		return false
-	}
-	switch r.Proto {
-	case -1, 6, 17:
-		return true
-	case 1, 58:
-		return r.ICMPType < 0 && r.ICMPCode < 0
-	}
-	return false
+// isGlobal: the remote condition is not a plain prefix test.
+func isGlobal(r *policy.Rule) bool { return len(r.RemoteGlob) > 0 || r.RemoteUnknown != "" }
+
+// icmpRestricted: an ICMP rule restricted by type or code.
+func icmpRestricted(r *policy.Rule) bool {
+	return (r.Proto == 1 || r.Proto == 58) && (r.ICMPType >= 0 || r.ICMPCode >= 0)
 }
 
-// classesOf lists the protocol classes a rule can match.
-func classesOf(r *policy.Rule) []int {
-	if r.Proto == -1 {
-		return []int{classTCP, classUDP, classICMP, classICMP6, classOther}
+// inTables reports whether Rule.Match of r is decided by the protocol key
+// and the remote prefix alone, so r can live in a node's step functions:
+// certain where it matches ("Yes"), and undecidable ("Maybe", reason
+// maybeReason) where an Unknown or an ICMP type/code the record does not
+// carry makes it so. Anything else is matched with Rule.Match.
+func inTables(r *policy.Rule) bool {
+	if r.Local != nil || len(r.SrcPorts) > 0 || isGlobal(r) || r.Proto < -1 || r.Proto > 255 {
+		return false
 	}
-	return []int{protoClass(uint8(r.Proto))}
+	if icmpRestricted(r) {
+		// A type-less code restriction would need a range per type.
+		return r.Unknown == "" && r.ICMPType >= 0 && r.ICMPType <= 255 && r.ICMPCode <= 255
+	}
+	return true
+}
+
+// maybeReason is the reason of a table rule's Maybe.
+func maybeReason(r *policy.Rule) string {
+	if icmpRestricted(r) {
+		return policy.ReasonICMPType
+	}
+	return r.Unknown
+}
+
+// The protocol key: protocol number in bits 20-27; below it the
+// destination port for TCP and UDP, and for ICMP and ICMPv6 records that
+// carry them 1<<18 | type<<9 | code, with type 256 for a value outside
+// 0-255, code 256 when unknown (negative) and 257 above 255.
+const keySpace = 1 << 28
+
+const icmpHas = 1 << 18
+
+func protoKey(q *policy.Query) uint32 {
+	base := uint32(q.Proto) << 20
+	switch q.Proto {
+	case 6, 17:
+		return base | uint32(q.DPort)
+	case 1, 58:
+		if !q.HasICMP {
+			return base
+		}
+		t, c := uint32(q.ICMPType), uint32(q.ICMPCode)
+		if q.ICMPType < 0 || q.ICMPType > 255 {
+			t = 256
+		}
+		switch {
+		case q.ICMPCode < 0:
+			c = 256
+		case q.ICMPCode > 255:
+			c = 257
+		}
+		return base | icmpHas | t<<9 | c
+	}
+	return base
+}
+
+// keyRanges appends the key ranges [lo, hi] where a table rule matches
+// with certainty (yes) or undecidably (maybe).
+func keyRanges(r *policy.Rule, yes, maybe [][2]uint32) ([][2]uint32, [][2]uint32) {
+	base := uint32(r.Proto) << 20
+	switch {
+	case r.Proto == -1:
+		yes = append(yes, [2]uint32{0, keySpace - 1})
+	case (r.Proto == 6 || r.Proto == 17) && len(r.Ports) > 0:
+		for _, p := range r.Ports {
+			if p.Lo <= p.Hi {
+				yes = append(yes, [2]uint32{base | uint32(p.Lo), base | uint32(p.Hi)})
+			}
+		}
+	case icmpRestricted(r):
+		t := base | icmpHas | uint32(r.ICMPType)<<9
+		maybe = append(maybe, [2]uint32{base, base}) // type and code not carried
+		if r.ICMPCode < 0 {
+			yes = append(yes, [2]uint32{t, t | 511})
+		} else {
+			yes = append(yes, [2]uint32{t | uint32(r.ICMPCode), t | uint32(r.ICMPCode)})
+			maybe = append(maybe, [2]uint32{t | 256, t | 256}) // code not carried
+		}
+		return yes, maybe
+	default:
+		yes = append(yes, [2]uint32{base, base | (1<<20 - 1)})
+	}
+	if r.Unknown != "" { // every match is undecidable
+		maybe = append(maybe, yes...)
+		yes = yes[:0]
+	}
+	return yes, maybe
+}
+
+// paint builds the step function giving, per key, the lowest owner of the
+// ranges covering it. Owners are ascending; each key is painted once (a
+// next-unpainted pointer skips painted runs).
+func paint(ranges [][2]uint32, owner []int32) []step {
+	if len(ranges) == 0 {
+		return nil
+	}
+	pts := []uint32{0}
+	for _, r := range ranges {
+		pts = append(pts, r[0])
+		if r[1] < keySpace-1 {
+			pts = append(pts, r[1]+1)
+		}
+	}
+	slices.Sort(pts)
+	u := slices.Compact(pts)
+	first := make([]int32, len(u))
+	for i := range first {
+		first[i] = noRule
+	}
+	next := make([]int, len(u)+1)
+	for i := range next {
+		next[i] = i
+	}
+	find := func(i int) int {
+		r := i
+		for next[r] != r {
+			r = next[r]
+		}
+		for next[i] != r { // path compression
+			next[i], i = r, next[i]
+		}
+		return r
+	}
+	idx := func(k uint32) int {
+		i, _ := slices.BinarySearch(u, k)
+		return i
+	}
+	for k, r := range ranges {
+		lo, hi := idx(r[0]), len(u)
+		if r[1] < keySpace-1 {
+			hi = idx(r[1] + 1)
+		}
+		for i := find(lo); i < hi; i = find(i) {
+			first[i] = owner[k]
+			next[i] = i + 1
+		}
+	}
+	out := make([]step, 0, len(u))
+	for i, s := range u {
+		if len(out) == 0 || out[len(out)-1].first != first[i] {
+			out = append(out, step{s, first[i]})
+		}
+	}
+	return out
+}
+
+// compose returns the pointwise minimum of two step functions.
+func compose(a, b []step) []step {
+	out := make([]step, 0, len(a)+len(b))
+	i, j := 0, 0
+	va, vb := int32(noRule), int32(noRule)
+	for i < len(a) || j < len(b) {
+		var s uint32
+		switch {
+		case j == len(b) || (i < len(a) && a[i].start < b[j].start):
+			s, va = a[i].start, a[i].first
+			i++
+		case i == len(a) || b[j].start < a[i].start:
+			s, vb = b[j].start, b[j].first
+			j++
+		default:
+			s, va, vb = a[i].start, a[i].first, b[j].first
+			i++
+			j++
+		}
+		v := min(va, vb)
+		if n := len(out); n > 0 && out[n-1].start == s {
+			out[n-1].first = v
+			if n > 1 && out[n-2].first == v {
+				out = out[:n-1]
+			}
+			continue
+		}
+		if n := len(out); n == 0 || out[n-1].first != v {
+			out = append(out, step{s, v})
+		}
+	}
+	return out
+}
+
+func mergeOrders(a, b []int32) []int32 {
+	out := make([]int32, 0, len(a)+len(b))
+	out = append(append(out, a...), b...)
+	slices.Sort(out)
+	return slices.Compact(out)
+}
+
+// pnode is a distinct prefix of one family while compiling.
+type pnode struct {
+	lo, hi u128
+	bits   int
+	orders []int32
+	parent int
 }
 
 func compileChain(c *policy.Chain) *cchain {
-	cc := &cchain{c: c}
-	type item struct {
-		pfx   netip.Prefix
-		order int32
-	}
-	var v4, v6 []item
+	cc := &cchain{c: c, rules: make([]crule, len(c.Rules))}
+	var fam [2][]pnode // IPv4, IPv6
 	for i, r := range c.Rules {
-		if len(r.RemoteGlob) > 0 || r.RemoteUnknown != "" {
+		cc.rules[i] = crule{id: r.ID, rule: r, action: r.Action, reason: maybeReason(r)}
+		if isGlobal(r) {
 			cc.global = append(cc.global, int32(i))
 			continue
 		}
@@ -166,190 +336,314 @@ func compileChain(c *policy.Chain) *cchain {
 			if !p.IsValid() {
 				continue
 			}
-			if p.Addr().Is4() {
-				v4 = append(v4, item{p.Masked(), int32(i)})
-			} else {
-				v6 = append(v6, item{p.Masked(), int32(i)})
+			lo, hi := prefixRange(p)
+			f := 0
+			if p.Addr().Is6() {
+				f = 1
 			}
+			fam[f] = append(fam[f], pnode{lo: lo, hi: hi, bits: p.Bits(), orders: []int32{int32(i)}})
 		}
 	}
-	build := func(items []item) trie {
-		t := trie{nodes: []tnode{{data: -1}}}
-		rulesAt := map[int32][]int32{} // node -> orders
-		for _, it := range items {
-			n := int32(0)
-			a := it.pfx.Addr().As16()
-			off := 0
-			if it.pfx.Addr().Is4() {
-				off = 96
-			}
-			for d := 0; d < it.pfx.Bits(); d++ {
-				bit := (a[(off+d)/8] >> (7 - uint((off+d)%8))) & 1
-				if t.nodes[n].child[bit] == 0 {
-					t.nodes = append(t.nodes, tnode{data: -1})
-					t.nodes[n].child[bit] = int32(len(t.nodes) - 1)
-				}
-				n = t.nodes[n].child[bit]
-			}
-			rulesAt[n] = append(rulesAt[n], it.order)
-		}
-		keys := make([]int32, 0, len(rulesAt))
-		for k := range rulesAt {
-			keys = append(keys, k)
-		}
-		sort.Slice(keys, func(i, j int) bool { return keys[i] < keys[j] })
-		for _, n := range keys {
-			orders := rulesAt[n]
-			sort.Slice(orders, func(i, j int) bool { return orders[i] < orders[j] })
-			orders = dedup(orders)
-			nd := nodeData{first: [numClasses]int32{noRule, noRule, noRule, noRule, noRule}}
-			var simple []*policy.Rule
-			var simpleOrd []int32
-			for _, o := range orders {
-				r := c.Rules[o]
-				if isSimple(r) {
-					simple = append(simple, r)
-					simpleOrd = append(simpleOrd, o)
-					for _, cl := range classesOf(r) {
-						if cl >= classICMP && nd.first[cl] == noRule {
-							nd.first[cl] = o
-						}
-					}
-				} else {
-					for _, cl := range classesOf(r) {
-						nd.complex[cl] = append(nd.complex[cl], o)
-					}
-				}
-			}
-			nd.tcp = buildPorts(simple, simpleOrd, 6)
-			nd.udp = buildPorts(simple, simpleOrd, 17)
-			t.nodes[n].data = int32(len(t.data))
-			t.data = append(t.data, nd)
-		}
-		return t
+	cc.steps = append(cc.steps, step{0, noRule})
+	budget := 1 << 16
+	for f := range fam {
+		budget += 8 * len(fam[f])
 	}
-	cc.v4, cc.v6 = build(v4), build(v6)
+	for f := range fam {
+		starts, nodes := cc.buildFamily(fam[f], f == 0, &budget)
+		vals := make([]leafRef, len(nodes))
+		for i, n := range nodes {
+			vals[i] = cc.leafRef(n)
+		}
+		if f == 0 {
+			s4 := make([]uint32, len(starts))
+			for i, s := range starts {
+				s4[i] = uint32(s.lo)
+			}
+			cc.v4 = newIndex4(s4, vals)
+		} else {
+			cc.v6 = index6[leafRef]{starts: starts, vals: vals}
+		}
+	}
 	return cc
 }
 
-func dedup(s []int32) []int32 {
-	out := s[:0]
-	for i, v := range s {
-		if i == 0 || v != s[i-1] {
-			out = append(out, v)
+// buildFamily turns the prefixes of one family into nodes and returns the
+// elementary intervals (start, deepest node or -1).
+func (cc *cchain) buildFamily(items []pnode, v4 bool, budget *int) ([]u128, []int32) {
+	sort.Slice(items, func(i, j int) bool {
+		a, b := &items[i], &items[j]
+		if a.lo != b.lo {
+			return a.lo.less(b.lo)
 		}
-	}
-	return out
-}
-
-// buildPorts paints elementary port intervals with the lowest-order rule
-// (rules arrive in ascending order) using a next-unpainted pointer, so the
-// cost stays near-linear in rules plus intervals.
-func buildPorts(rules []*policy.Rule, orders []int32, proto int16) portTable {
-	var ranges [][2]int // [lo, hi] per applicable rule range
-	var owner []int32
-	for i, r := range rules {
-		if r.Proto != -1 && r.Proto != proto {
+		return a.bits < b.bits
+	})
+	// One pnode per distinct prefix.
+	var ps []pnode
+	for _, it := range items {
+		if n := len(ps); n > 0 && ps[n-1].lo == it.lo && ps[n-1].bits == it.bits {
+			ps[n-1].orders = append(ps[n-1].orders, it.orders...)
 			continue
 		}
-		if r.Proto == -1 || len(r.Ports) == 0 {
-			ranges = append(ranges, [2]int{0, 65535})
-			owner = append(owner, orders[i])
+		ps = append(ps, it)
+	}
+	familyEnd := u128{^uint64(0), ^uint64(0)}
+	if v4 {
+		familyEnd = u128{0, math.MaxUint32}
+	}
+	var starts []u128
+	var vals []int32
+	emit := func(s u128, v int32) {
+		if n := len(starts); n > 0 && starts[n-1] == s {
+			vals[n-1] = v
+			if n > 1 && vals[n-2] == v {
+				starts, vals = starts[:n-1], vals[:n-1]
+			}
+			return
+		}
+		if n := len(vals); n > 0 && vals[n-1] == v {
+			return
+		}
+		starts, vals = append(starts, s), append(vals, v)
+	}
+	emit(u128{}, -1)
+	base := int32(len(cc.nodes))
+	// Sweep: the stack holds the open prefixes, innermost on top; pos is
+	// the first address not yet labelled.
+	var stack []int
+	pos, done := u128{}, false
+	closeTop := func() {
+		t := stack[len(stack)-1]
+		stack = stack[:len(stack)-1]
+		if done {
+			return
+		}
+		if pos.lessEq(ps[t].hi) {
+			emit(pos, base+int32(t))
+		}
+		if ps[t].hi == familyEnd {
+			done = true
+		} else if pos.lessEq(ps[t].hi) {
+			pos, _ = ps[t].hi.inc()
+		}
+	}
+	for i := range ps {
+		for len(stack) > 0 && ps[stack[len(stack)-1]].hi.less(ps[i].lo) {
+			closeTop()
+		}
+		parent := -1
+		if len(stack) > 0 {
+			parent = stack[len(stack)-1]
+		}
+		if pos.less(ps[i].lo) {
+			v := int32(-1)
+			if parent >= 0 {
+				v = base + int32(parent)
+			}
+			emit(pos, v)
+		}
+		pos = ps[i].lo
+		emit(pos, base+int32(i))
+		ps[i].parent = parent
+		stack = append(stack, i)
+	}
+	for len(stack) > 0 {
+		closeTop()
+	}
+	if !done {
+		emit(pos, -1)
+	}
+	// Nodes, parents first (the sort puts a prefix before those it holds).
+	for i := range ps {
+		cc.nodes = append(cc.nodes, cc.node(&ps[i], base, budget))
+	}
+	return starts, vals
+}
+
+// node builds the lookup node of p; its parent's node already exists.
+func (cc *cchain) node(p *pnode, base int32, budget *int) cnode {
+	slices.Sort(p.orders)
+	p.orders = slices.Compact(p.orders)
+	var yes, maybeA, maybeD [][2]uint32
+	var yesO, maybeAO, maybeDO []int32
+	var own [nLists][]step
+	var complex []int32
+	for _, o := range p.orders {
+		r := cc.c.Rules[o]
+		if !inTables(r) {
+			complex = append(complex, o)
 			continue
 		}
-		for _, p := range r.Ports {
-			ranges = append(ranges, [2]int{int(p.Lo), int(p.Hi)})
-			owner = append(owner, orders[i])
+		var y, m [][2]uint32
+		y, m = keyRanges(r, nil, nil)
+		yes = append(yes, y...)
+		for range y {
+			yesO = append(yesO, o)
+		}
+		if r.Action == policy.Allow {
+			maybeA = append(maybeA, m...)
+			for range m {
+				maybeAO = append(maybeAO, o)
+			}
+		} else {
+			maybeD = append(maybeD, m...)
+			for range m {
+				maybeDO = append(maybeDO, o)
+			}
 		}
 	}
-	if len(ranges) == 0 {
-		return portTable{}
+	own[lYes], own[lMaybeAllow], own[lMaybeDeny] = paint(yes, yesO), paint(maybeA, maybeAO), paint(maybeD, maybeDO)
+	ownN := len(complex)
+	for _, st := range own {
+		ownN += len(st)
 	}
-	pts := []int{0}
-	for _, r := range ranges {
-		pts = append(pts, r[0])
-		if r[1] < 65535 {
-			pts = append(pts, r[1]+1)
+	if ownN == 0 && p.parent >= 0 {
+		return cc.nodes[base+int32(p.parent)] // same answers as the enclosing prefix
+	}
+	var par *cnode
+	if p.parent >= 0 {
+		par = &cc.nodes[base+int32(p.parent)]
+	}
+	n := cnode{next: -1}
+	if par != nil && par.next < 0 {
+		// Try to make the node complete by merging the parent's lists in.
+		var merged [nLists - 1][]step
+		cost := 0
+		for l := range merged {
+			if len(own[l]) > 0 {
+				ps := par.l[l]
+				merged[l] = compose(cc.steps[ps.off:ps.off+ps.n], own[l])
+				cost += len(merged[l])
+			}
+		}
+		var mc []int32
+		if len(complex) > 0 {
+			pc := par.l[lComplex]
+			mc = mergeOrders(cc.cplx[pc.off:pc.off+pc.n], complex)
+			cost += len(mc)
+		}
+		if free := 4*ownN + 16; cost <= free || cost-free <= *budget {
+			if cost > free {
+				*budget -= cost - free
+			}
+			n.l = par.l
+			for l := range merged {
+				if len(own[l]) > 0 {
+					n.l[l] = cc.addSteps(merged[l])
+				}
+			}
+			if len(complex) > 0 {
+				n.l[lComplex] = cc.addOrders(mc)
+			}
+			return n
 		}
 	}
-	sort.Ints(pts)
-	u := pts[:1]
-	for _, p := range pts[1:] {
-		if p != u[len(u)-1] {
-			u = append(u, p)
-		}
+	if par != nil {
+		n.next = base + int32(p.parent)
 	}
-	first := make([]int32, len(u))
-	for i := range first {
-		first[i] = noRule
+	for l := range nLists - 1 {
+		n.l[l] = cc.addSteps(own[l])
 	}
-	next := make([]int, len(u)+1) // DSU: next unpainted interval at or after i
-	for i := range next {
-		next[i] = i
-	}
-	var find func(i int) int
-	find = func(i int) int {
-		for next[i] != i {
-			next[i] = next[next[i]]
-			i = next[i]
-		}
-		return i
-	}
-	idx := func(p int) int { return sort.SearchInts(u, p) }
-	for k, r := range ranges {
-		lo, hi := idx(r[0]), idx(r[1]+1) // intervals [lo, hi)
-		if r[1] == 65535 {
-			hi = len(u)
-		}
-		for i := find(lo); i < hi; i = find(i) {
-			first[i] = owner[k]
-			next[i] = i + 1
-		}
-	}
-	starts := make([]uint16, len(u))
-	for i, p := range u {
-		starts[i] = uint16(p)
-	}
-	// merge neighbours with the same owner
-	ms, mf := starts[:1], first[:1]
-	for i := 1; i < len(starts); i++ {
-		if first[i] != mf[len(mf)-1] {
-			ms = append(ms, starts[i])
-			mf = append(mf, first[i])
-		}
-	}
-	return portTable{starts: ms, first: mf}
+	n.l[lComplex] = cc.addOrders(complex)
+	return n
 }
 
-type maybeHit struct {
-	order  int32
-	action policy.Action
-	reason string
+func (cc *cchain) addSteps(s []step) span {
+	if len(s) == 0 {
+		return span{0, 1} // the shared empty function
+	}
+	off := uint32(len(cc.steps))
+	cc.steps = append(cc.steps, s...)
+	return span{off, uint32(len(s))}
 }
 
-const maxMaybes = 16
+func (cc *cchain) addOrders(o []int32) span {
+	off := uint32(len(cc.cplx))
+	cc.cplx = append(cc.cplx, o...)
+	return span{off, uint32(len(o))}
+}
+
+func (cc *cchain) leafRef(n int32) leafRef {
+	if n < 0 {
+		return noLeaf
+	}
+	nd := &cc.nodes[n]
+	lr := leafRef{nd.l[lYes], n}
+	if nd.next < 0 && nd.l[lMaybeAllow].off == 0 && nd.l[lMaybeDeny].off == 0 && nd.l[lComplex].n == 0 {
+		lr.node = -1 // the certain matches say it all
+	}
+	return lr
+}
+
+// leaf returns the interval data of the deepest node whose prefix holds a.
+// A zoned or invalid address is in no prefix (netip.Prefix.Contains).
+func (cc *cchain) leaf(a netip.Addr) leafRef {
+	if a.Is4() {
+		return cc.v4.find(key4(a))
+	}
+	if a.Is6() && a.Zone() == "" {
+		return cc.v6.find(key6(a))
+	}
+	return noLeaf
+}
+
+func (cc *cchain) lookup(sp span, k uint32) int32 {
+	if sp.n == 1 {
+		return cc.steps[sp.off].first
+	}
+	return lookupSteps(cc.steps[sp.off:sp.off+sp.n], k)
+}
 
 func (cc *cchain) eval(q *policy.Query) outcome {
 	best := int32(noRule)
-	var maybes [maxMaybes]maybeHit
-	nm := 0
-	overflow := false
-	consider := func(o int32) {
-		r := cc.c.Rules[o]
+	mAllow, mDeny := int32(noRule), int32(noRule)
+	lr := cc.leaf(q.Remote)
+	key := protoKey(q)
+	best = cc.lookup(lr.yes, key)
+	leaf := lr.node
+	for n := leaf; n >= 0; {
+		nd := &cc.nodes[n]
+		if n != leaf {
+			best = min(best, cc.lookup(nd.l[lYes], key))
+		}
+		mAllow = min(mAllow, cc.lookup(nd.l[lMaybeAllow], key))
+		mDeny = min(mDeny, cc.lookup(nd.l[lMaybeDeny], key))
+		n = nd.next
+	}
+	// The lowest-order maybe gives the reason; whether maybes of each
+	// action precede the deciding rule settles the chain (EvalChain).
+	mFirst := min(mAllow, mDeny)
+	mReason := ""
+	if mFirst < best {
+		mReason = cc.rules[mFirst].reason
+	}
+	consider := func(o int32) { // o < best
+		r := cc.rules[o].rule
 		m, why := r.Match(q)
 		switch m {
 		case policy.Yes:
-			if o < best {
-				best = o
-			}
+			best = o
 		case policy.Maybe:
-			if nm < maxMaybes {
-				maybes[nm] = maybeHit{o, r.Action, why}
-				nm++
+			if cc.rules[o].action == policy.Allow {
+				mAllow = min(mAllow, o)
 			} else {
-				overflow = true
+				mDeny = min(mDeny, o)
+			}
+			if o < mFirst {
+				mFirst, mReason = o, why
 			}
 		}
+	}
+	for n := leaf; n >= 0; {
+		nd := &cc.nodes[n]
+		sp := nd.l[lComplex]
+		for _, o := range cc.cplx[sp.off : sp.off+sp.n] {
+			if o >= best {
+				break
+			}
+			consider(o)
+		}
+		n = nd.next
 	}
 	for _, o := range cc.global {
 		if o >= best {
@@ -357,73 +651,14 @@ func (cc *cchain) eval(q *policy.Query) outcome {
 		}
 		consider(o)
 	}
-	t := &cc.v4
-	off := 96
-	if !q.Remote.Is4() {
-		t, off = &cc.v6, 0
-	}
-	cl := protoClass(q.Proto)
-	if len(t.nodes) > 0 && q.Remote.IsValid() {
-		a := q.Remote.As16()
-		n := int32(0)
-		bits := 128 - off
-		for d := 0; ; d++ {
-			nd := &t.nodes[n]
-			if nd.data >= 0 {
-				data := &t.data[nd.data]
-				var o int32
-				switch cl {
-				case classTCP:
-					o = data.tcp.lookup(q.DPort)
-				case classUDP:
-					o = data.udp.lookup(q.DPort)
-				default:
-					o = data.first[cl]
-				}
-				if o < best {
-					best = o
-				}
-				for _, co := range data.complex[cl] {
-					if co >= best {
-						break
-					}
-					consider(co)
-				}
-			}
-			if d == bits {
-				break
-			}
-			bit := (a[(off+d)/8] >> (7 - uint((off+d)%8))) & 1
-			c := nd.child[bit]
-			if c == 0 {
-				break
-			}
-			n = c
-		}
-	}
-	if overflow {
-		return EvalChain(cc.c, q)
-	}
-	// Resolve like EvalChain: the maybes before the deciding rule fork.
-	var maybeAllow, maybeDeny bool
-	reason, firstOrder := "", int32(noRule)
-	for i := 0; i < nm; i++ {
-		m := &maybes[i]
-		if m.order >= best {
-			continue
-		}
-		if m.action == policy.Allow {
-			maybeAllow = true
-		} else {
-			maybeDeny = true
-		}
-		if m.order < firstOrder {
-			firstOrder, reason = m.order, m.reason
-		}
+	maybeAllow, maybeDeny := mAllow < best, mDeny < best
+	reason := ""
+	if mFirst < best {
+		reason = mReason
 	}
 	if best != noRule {
-		r := cc.c.Rules[best]
-		return settle(r.Action, r.ID, r, maybeAllow, maybeDeny, reason)
+		r := &cc.rules[best]
+		return settle(r.action, r.id, r.rule, maybeAllow, maybeDeny, reason)
 	}
 	if cc.c.Default.Action == 0 {
 		if reason == "" {

@@ -3,9 +3,7 @@ package verdict
 import (
 	"math/rand/v2"
 	"reflect"
-	"syscall"
 	"testing"
-	"time"
 )
 
 // TestCompiledMatchesReference compares the compiled engine with the
@@ -53,45 +51,4 @@ func TestEvaluateNoAlloc(t *testing.T) {
 	if allocs != 0 {
 		t.Errorf("%.2f allocations per evaluation, want 0", allocs)
 	}
-}
-
-func BenchmarkEvaluate(b *testing.B) {
-	for _, n := range []int{10, 10_000, 100_000} {
-		b.Run(itoa(n)+"rules", func(b *testing.B) {
-			rng := rand.New(rand.NewPCG(uint64(n), 1))
-			eng := NewEngine(genSet(rng, n, false))
-			recs := genRecords(rng, 1<<14)
-			var res Result
-			b.ReportAllocs()
-			b.ResetTimer()
-			start, cpu0 := time.Now(), cpuTime()
-			for i := 0; i < b.N; i++ {
-				eng.Evaluate(&recs[i&(len(recs)-1)], Reply{}, &res)
-			}
-			b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "evals/s")
-			// On a shared machine wall time includes other processes; the
-			// process CPU time does not.
-			if cpu := cpuTime() - cpu0; cpu > 0 {
-				b.ReportMetric(float64(b.N)/cpu.Seconds(), "cpu-evals/s")
-			}
-		})
-	}
-}
-
-func cpuTime() time.Duration {
-	var ru syscall.Rusage
-	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-}
-
-func itoa(n int) string {
-	switch n {
-	case 10:
-		return "10"
-	case 10_000:
-		return "10k"
-	}
-	return "100k"
 }

@@ -134,22 +134,30 @@ func (e *Engine) interfaces(rec *flowlog.Record, src, dst netip.Addr, q *policy.
 func isDHCP(s, d uint16) bool { return (s == 67 || s == 68) && (d == 67 || d == 68) }
 
 func (e *Engine) layer(l *policy.Layer, scope string, d policy.Dir, q *policy.Query, res *Result) {
-	lr := LayerResult{Layer: l, Scope: scope, Dir: d}
+	if res.nLayers >= maxLayers {
+		return // dropped, as Result.add does
+	}
+	lr := &res.layers[res.nLayers] // filled in place: no copy of the result
+	res.nLayers++
+	*lr = LayerResult{Layer: l, Scope: scope, Dir: d}
 	if res.Reply && l.Kind.Stateful() {
 		lr.Action, lr.ID, lr.Reply = policy.Allow, l.Kind.ReplyID(), true
-	} else {
-		var o outcome
-		if e.comp != nil {
-			o = e.comp.eval(l, d, q)
-		} else {
-			o = EvalChain(l.Chain(d), q)
-		}
-		lr.Action, lr.ID, lr.Rule, lr.Reason = o.action, o.id, o.rule, o.reason
+		return
 	}
-	res.add(lr)
+	var o outcome
+	if e.comp != nil {
+		o = e.comp.eval(l, d, q)
+	} else {
+		o = EvalChain(l.Chain(d), q)
+	}
+	lr.Action, lr.ID, lr.Rule, lr.Reason = o.action, o.id, o.rule, o.reason
 }
 
 func (e *Engine) deployments(src, dst netip.Addr, q *policy.Query, res *Result) {
+	if e.comp != nil {
+		e.deploymentsIndexed(src, dst, q, res)
+		return
+	}
 	for _, dep := range e.set.Deployments {
 		if dep.Layer == nil {
 			continue
@@ -173,6 +181,10 @@ func (e *Engine) deployments(src, dst netip.Addr, q *policy.Query, res *Result) 
 }
 
 func (e *Engine) nodes(src, dst netip.Addr, q *policy.Query, res *Result) {
+	if e.comp != nil {
+		e.nodesIndexed(src, dst, q, res)
+		return
+	}
 	for _, n := range e.set.Nodes {
 		if len(n.Addrs) > 0 && !inPrefixes(n.Addrs, dst) {
 			continue
