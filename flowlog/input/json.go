@@ -56,6 +56,7 @@ type jsonReader struct {
 	az  *azure.Decoder
 	cwl *aws.CWLJSON
 	row rowDecoder // native or Alibaba
+	nat *native.Decoder
 
 	seq     int  // document container whose header was read
 	control bool // that container is a CloudWatch CONTROL_MESSAGE
@@ -187,7 +188,8 @@ func (r *jsonReader) setKind(k jsonKind, src flowlog.Source) {
 	case kindCWL:
 		r.cwl = aws.NewCWLJSON(r.t)
 	case kindNative:
-		r.row = native.NewDecoder(r.t)
+		r.nat = native.NewDecoder(r.t)
+		r.row = r.nat
 	case kindAlibaba:
 		r.row = newAlibabaJSON(r.t)
 		r.t.Format = flowlog.SourceAlibabaJSON
@@ -214,10 +216,33 @@ func (r *jsonReader) Next(rec *flowlog.Record) bool {
 		if r.done {
 			return false
 		}
-		v, pos, key, ok := r.value()
+		b, pos, key, ok := r.raw()
 		if !ok {
 			r.done = true
 			return false
+		}
+		// Fast paths: a hand-written scanner reads the value's bytes when it
+		// has the expected shape; otherwise fastjson and the generic
+		// decoders take it, and they alone report (so reports are the same).
+		if key == "" {
+			if r.nat != nil && r.nat.DecodeLine(b, rec) {
+				t.Records++
+				return true
+			}
+			if r.gcp != nil {
+				if ok, handled := r.gcp.DecodeBytes(b, pos, rec); handled {
+					if ok {
+						t.Records++
+						return true
+					}
+					continue
+				}
+			}
+		}
+		v, err := r.p.ParseBytes(b)
+		if err != nil {
+			t.Bad(pos, flowlog.KindBadJSON, jsonErr(err))
+			continue
 		}
 		if r.decode(v, pos, key, rec) {
 			t.Records++
@@ -227,9 +252,12 @@ func (r *jsonReader) Next(rec *flowlog.Record) bool {
 	return false
 }
 
-// value returns the next value that parses, reporting the others. key is
-// the wrapper key of a document element ("" otherwise).
-func (r *jsonReader) value() (*fastjson.Value, int64, string, bool) {
+// raw returns the bytes of the next value: an NDJSON line (not blank) or a
+// document element, with its position and the wrapper key of a document
+// element ("" otherwise). Lines and elements that cannot be values
+// (too long, cut short, CloudWatch CONTROL_MESSAGE events) are reported
+// or dropped here.
+func (r *jsonReader) raw() ([]byte, int64, string, bool) {
 	if r.lines != nil {
 		return r.line()
 	}
@@ -253,12 +281,7 @@ func (r *jsonReader) value() (*fastjson.Value, int64, string, bool) {
 		if it.Key == keyLogEvents && r.control {
 			continue // CONTROL_MESSAGE events give nothing
 		}
-		v, err := r.p.ParseBytes(it.Value)
-		if err != nil {
-			t.Bad(it.Pos, flowlog.KindBadJSON, jsonErr(err))
-			continue
-		}
-		return v, it.Pos, it.Key, true
+		return it.Value, it.Pos, it.Key, true
 	}
 	return nil, 0, "", false
 }
@@ -283,8 +306,9 @@ func (r *jsonReader) docErr(it *jsonstream.Item) {
 	}
 }
 
-// line returns the next NDJSON line that parses.
-func (r *jsonReader) line() (*fastjson.Value, int64, string, bool) {
+// line returns the next NDJSON line that is not blank. The NDJSON path
+// never runs the document splitter.
+func (r *jsonReader) line() ([]byte, int64, string, bool) {
 	t := r.t
 	l := r.lines
 	for !t.Aborted() && l.Next() {
@@ -301,12 +325,7 @@ func (r *jsonReader) line() (*fastjson.Value, int64, string, bool) {
 			t.Badf(l.N, flowlog.KindBadJSON, "line longer than %d MiB", lex.MaxLine>>20)
 			continue
 		}
-		v, err := r.p.ParseBytes(b)
-		if err != nil {
-			t.Bad(l.N, flowlog.KindBadJSON, jsonErr(err))
-			continue
-		}
-		return v, l.N, "", true
+		return b, l.N, "", true
 	}
 	if err := l.Err(); err != nil {
 		t.Bad(l.N+1, flowlog.KindTruncated, err.Error())

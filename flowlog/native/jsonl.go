@@ -29,6 +29,7 @@ type Decoder struct {
 	haveSrc bool
 	haveDst bool
 	scratch [32]byte
+	buf     []byte // unescaped strings of the fast path
 	visit   func(key []byte, v *fastjson.Value)
 }
 

@@ -1,0 +1,324 @@
+package native
+
+import (
+	"github.com/flowsift/flowsift/flowlog"
+	"github.com/flowsift/flowsift/flowlog/internal/jsonstream"
+	"github.com/flowsift/flowsift/flowlog/internal/lex"
+)
+
+// The fast path reads the shape flowlog.AppendJSON writes — one flat
+// object whose values are strings, integers or null — in one pass over
+// the bytes, without fastjson. It never reports: whenever anything is
+// unexpected (another value type, a bad value, an escape it does not
+// reproduce byte for byte, a syntax error) it gives up, and the caller
+// parses the object with fastjson and calls DecodeJSON, which reports
+// exactly as it always did. Key order does not matter; duplicate keys act
+// as in DecodeJSON (the last one wins), unknown keys are ignored.
+
+// Field codes of the fixed keys; attribute keys are attrBase+AttrKey.
+const (
+	fStart uint16 = iota + 1
+	fEnd
+	fSrc
+	fDst
+	fSport
+	fDport
+	fProto
+	fPackets
+	fBytes
+	fAction
+	fDirection
+	fIface
+	fVPC
+	fSubnet
+	fAccount
+	fTCPFlags
+	fSource
+	attrBase = 256
+)
+
+var fixedKeys = [...]string{fStart: "start", fEnd: "end", fSrc: "src", fDst: "dst", fSport: "sport",
+	fDport: "dport", fProto: "proto", fPackets: "packets", fBytes: "bytes", fAction: "action",
+	fDirection: "direction", fIface: "iface", fVPC: "vpc", fSubnet: "subnet", fAccount: "account",
+	fTCPFlags: "tcp_flags", fSource: "source"}
+
+// keyTab is an open-addressing table from key name to field code (a
+// map lookup by string(key) costs several times more on this path).
+const keyTabSize = 512
+
+type keyEntry struct {
+	name string
+	code uint16
+}
+
+var keyTab = func() (t [keyTabSize]keyEntry) {
+	add := func(name string, code uint16) {
+		for h := keyHash([]byte(name)); ; h = (h + 1) % keyTabSize {
+			if t[h].code == 0 {
+				t[h] = keyEntry{name, code}
+				return
+			}
+		}
+	}
+	for c := fStart; c <= fSource; c++ {
+		add(fixedKeys[c], c)
+	}
+	for _, k := range flowlog.AttrKeys() {
+		add(k.Name(), attrBase+uint16(k))
+	}
+	return t
+}()
+
+func keyHash(b []byte) uint32 {
+	n := len(b)
+	h := uint32(n) * 0x9e3779b1
+	if n > 0 {
+		h ^= uint32(b[0]) | uint32(b[n-1])<<8 | uint32(b[n/2])<<16 | uint32(b[(n-1)/3])<<24
+	}
+	h *= 0x85ebca6b
+	return (h >> 16) % keyTabSize
+}
+
+func lookupKey(b []byte) uint16 {
+	for h := keyHash(b); ; h = (h + 1) % keyTabSize {
+		e := &keyTab[h]
+		if e.code == 0 {
+			return 0
+		}
+		if e.name == string(b) {
+			return e.code
+		}
+	}
+}
+
+// value kinds of the fast path
+const (
+	vNull = iota
+	vStr
+	vNum
+)
+
+// DecodeLine maps one JSONL object, given as its bytes, onto rec without
+// fastjson. It returns false, having reported nothing and with rec in no
+// particular state, when the object is not in the shape it reads; the
+// caller then parses b with fastjson and calls DecodeJSON.
+func (d *Decoder) DecodeLine(b []byte, rec *flowlog.Record) bool {
+	i := jsonstream.SkipWS(b, 0)
+	if i >= len(b) || b[i] != '{' {
+		return false
+	}
+	rec.Reset()
+	d.buf = d.buf[:0]
+	haveSrc, haveDst := false, false
+	i = jsonstream.SkipWS(b, i+1)
+	if i < len(b) && b[i] == '}' {
+		return false // no src: DecodeJSON reports it
+	}
+	for {
+		// Key: no escapes (an escaped key goes the slow way).
+		if i >= len(b) || b[i] != '"' {
+			return false
+		}
+		end, esc := jsonstream.StringEnd(b, i+1)
+		if end < 0 || esc {
+			return false
+		}
+		key := b[i+1 : end]
+		i = jsonstream.SkipWS(b, end+1)
+		if i >= len(b) || b[i] != ':' {
+			return false
+		}
+		i = jsonstream.SkipWS(b, i+1)
+		if i >= len(b) {
+			return false
+		}
+		// Value: a string, an integer literal or null.
+		var kind int
+		var val []byte
+		switch c := b[i]; {
+		case c == '"':
+			end, esc := jsonstream.StringEnd(b, i+1)
+			if end < 0 {
+				return false
+			}
+			val = b[i+1 : end]
+			if esc {
+				start := len(d.buf)
+				var ok bool
+				if d.buf, ok = jsonstream.Unescape(d.buf, val); !ok {
+					return false
+				}
+				val = d.buf[start:]
+			}
+			kind, i = vStr, end+1
+		case c == 'n':
+			if len(b)-i < 4 || string(b[i:i+4]) != "null" {
+				return false
+			}
+			kind, i = vNull, i+4
+		default:
+			end, ok := jsonstream.NumberEnd(b, i)
+			if !ok {
+				return false
+			}
+			kind, val, i = vNum, b[i:end], end
+		}
+		switch code := lookupKey(key); code {
+		case 0:
+			// A key flowsift never prints: ignored, whatever its value.
+		case fStart, fEnd:
+			n, ok := fastInt(kind, val, true, lex.MaxInt64)
+			if !ok {
+				return false
+			}
+			if code == fStart {
+				rec.Start = n
+			} else {
+				rec.End = n
+			}
+		case fSport, fDport, fProto, fPackets, fBytes, fTCPFlags:
+			max := uint64(lex.MaxInt64)
+			switch code {
+			case fSport, fDport:
+				max = lex.MaxPort
+			case fProto:
+				max = lex.MaxProto
+			case fTCPFlags:
+				max = lex.MaxInt32
+			}
+			n, ok := fastInt(kind, val, false, max)
+			if !ok {
+				return false
+			}
+			switch code {
+			case fSport:
+				rec.SrcPort = uint16(n)
+			case fDport:
+				rec.DstPort = uint16(n)
+			case fProto:
+				rec.Proto = uint8(n)
+			case fPackets:
+				rec.Packets = n
+			case fBytes:
+				rec.Bytes = n
+			case fTCPFlags:
+				rec.TCPFlags = int32(n)
+			}
+		case fSrc, fDst:
+			if kind != vStr {
+				return false // null (missing) or not a string: reported
+			}
+			a, ok := lex.ParseAddr(val)
+			if !ok {
+				return false
+			}
+			if code == fSrc {
+				rec.Src, haveSrc = a, true
+			} else {
+				rec.Dst, haveDst = a, true
+			}
+		default:
+			if kind == vNum {
+				if code < attrBase || !flowlog.AttrKey(code-attrBase).IsInt() {
+					return false // a number where a string belongs: reported
+				}
+			} else if kind == vStr && code >= attrBase && flowlog.AttrKey(code-attrBase).IsInt() {
+				return false // a string where an integer belongs: reported
+			}
+			if !d.fastStr(rec, code, kind, val) {
+				return false
+			}
+		}
+		i = jsonstream.SkipWS(b, i)
+		if i >= len(b) {
+			return false
+		}
+		if b[i] == '}' {
+			break
+		}
+		if b[i] != ',' {
+			return false
+		}
+		i = jsonstream.SkipWS(b, i+1)
+	}
+	if jsonstream.SkipWS(b, i+1) != len(b) || !haveSrc || !haveDst {
+		return false
+	}
+	if d.Tally.Format == flowlog.SourceUnknown {
+		d.Tally.Format = rec.Source
+	}
+	return true
+}
+
+// fastStr handles the string-valued fixed keys and every attribute (kind
+// is vStr or vNull, or vNum for an integer attribute).
+func (d *Decoder) fastStr(rec *flowlog.Record, code uint16, kind int, val []byte) bool {
+	switch code {
+	case fAction:
+		a, ok := flowlog.ParseAction(lex.String(val))
+		rec.Action = a
+		return ok
+	case fDirection:
+		a, ok := flowlog.ParseDirection(lex.String(val))
+		rec.Direction = a
+		return ok
+	case fSource:
+		if len(val) == 0 {
+			rec.Source = flowlog.SourceUnknown
+			return true
+		}
+		s, ok := flowlog.ParseSource(lex.String(val))
+		rec.Source = s
+		return ok
+	case fIface:
+		rec.Iface = d.In.Bytes(val)
+	case fVPC:
+		rec.VPC = d.In.Bytes(val)
+	case fSubnet:
+		rec.Subnet = d.In.Bytes(val)
+	case fAccount:
+		rec.Account = d.In.Bytes(val)
+	default:
+		if kind == vNull {
+			return true // null: absent
+		}
+		k := flowlog.AttrKey(code - attrBase)
+		if k.IsInt() {
+			n, ok := fastInt(kind, val, true, lex.MaxInt64)
+			if !ok {
+				return false
+			}
+			rec.SetInt(k, n)
+		} else {
+			rec.SetStr(k, d.In.Bytes(val))
+		}
+	}
+	return true
+}
+
+// fastInt is Decoder.int for a value that parsed: null is 0; a number
+// literal must be an integer in range (optionally negative when signed).
+func fastInt(kind int, b []byte, signed bool, max uint64) (int64, bool) {
+	switch kind {
+	case vNull:
+		return 0, true
+	case vStr:
+		return 0, false
+	}
+	neg := false
+	if signed && len(b) > 1 && b[0] == '-' {
+		neg, b = true, b[1:]
+	}
+	limit := max
+	if neg {
+		limit = max + 1
+	}
+	n, e := lex.ParseUint(b, limit)
+	if e != lex.NumOK {
+		return 0, false
+	}
+	if neg {
+		return -int64(n), true
+	}
+	return int64(n), true
+}
