@@ -40,6 +40,11 @@ import (
 
 const noRule = math.MaxInt32
 
+// splitNodes, set by tests, never merges a node's lists with its parent's,
+// so lookups walk the enclosing nodes (the path large policies take when
+// merging would copy too much).
+var splitNodes bool
+
 type compiled struct {
 	layers []clayer
 	scopes *scopeIndex
@@ -505,7 +510,7 @@ func (cc *cchain) node(p *pnode, base int32, budget *int) cnode {
 		par = &cc.nodes[base+int32(p.parent)]
 	}
 	n := cnode{next: -1}
-	if par != nil && par.next < 0 {
+	if par != nil && par.next < 0 && !splitNodes {
 		// Try to make the node complete by merging the parent's lists in.
 		var merged [nLists - 1][]step
 		cost := 0

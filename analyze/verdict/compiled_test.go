@@ -1,6 +1,10 @@
 package verdict
 
 import (
+	"fmt"
+	"slices"
+
+	"github.com/flowsift/flowsift/flowlog"
 	"math/rand/v2"
 	"reflect"
 	"testing"
@@ -33,6 +37,118 @@ func TestCompiledMatchesReference(t *testing.T) {
 		}
 	}
 	t.Logf("%d record/policy pairs agree", pairs)
+}
+
+// TestCompiledMatchesReferenceModels is the property test of the compiled
+// evaluator: per model, at least 1,000,000 random (record, policy) pairs
+// (100,000 under -short) judged by both engines must agree on verdict,
+// rules, finding, reason and every layer's outcome.
+func TestCompiledMatchesReferenceModels(t *testing.T) {
+	const perPolicy = 2000
+	pairs := 1_000_000
+	if testing.Short() {
+		pairs = 100_000
+	}
+	for mi, model := range []string{"aws", "alibaba", "elastic-cloud", "elasticsearch"} {
+		t.Run(model, func(t *testing.T) {
+			t.Parallel()
+			var a, b Result
+			var rec flowlog.Record
+			seen := map[Verdict]int{}
+			reasons := map[string]bool{}
+			for p := 0; p*perPolicy < pairs; p++ {
+				seed := uint64(p)
+				rng := rand.New(rand.NewPCG(seed, uint64(mi)))
+				set, g := genModelSet(rng, model)
+				ref, fast := NewReferenceEngine(set), NewEngine(set)
+				for i := 0; i < perPolicy; i++ {
+					g.record(set, &rec)
+					rep := DetectOne(&rec)
+					if rng.IntN(3) == 0 {
+						rep = Reply{Reply: rng.IntN(2) == 0, Basis: BasisReverse}
+					}
+					ref.Evaluate(&rec, rep, &a)
+					fast.Evaluate(&rec, rep, &b)
+					if msg := diffResults(&a, &b); msg != "" {
+						t.Fatalf("%s policy seed %d record %d %+v: %s\nreference: %s", model, seed, i, rec, msg, a.Why())
+					}
+					seen[a.Verdict]++
+					reasons[a.Reason] = true
+				}
+			}
+			// The generator must reach every verdict and several reasons, or
+			// the comparison proves little.
+			if len(seen) != 3 || len(reasons) < 3 {
+				t.Errorf("%s: verdicts %v, reasons %v: the generator misses cases", model, seen, reasons)
+			}
+			t.Logf("%s: %d pairs agree; verdicts %v; %d distinct reasons", model, pairs, seen, len(reasons))
+		})
+	}
+}
+
+func diffResults(a, b *Result) string {
+	if a.Verdict != b.Verdict || !slices.Equal(a.Rules, b.Rules) || a.Reason != b.Reason || a.Finding != b.Finding {
+		return fmt.Sprintf("reference %v %v %q %q, compiled %v %v %q %q", a.Verdict, a.Rules, a.Reason, a.Finding,
+			b.Verdict, b.Rules, b.Reason, b.Finding)
+	}
+	if a.Covered != b.Covered || a.Unfiltered != b.Unfiltered || a.Visible != b.Visible || a.HasVisible != b.HasVisible ||
+		a.Inbound != b.Inbound || a.Internet != b.Internet {
+		return fmt.Sprintf("flags differ: %+v vs %+v", *a, *b)
+	}
+	la, lb := a.Layers(), b.Layers()
+	if len(la) != len(lb) {
+		return fmt.Sprintf("%d layers vs %d", len(la), len(lb))
+	}
+	for i := range la {
+		if la[i] != lb[i] {
+			return fmt.Sprintf("layer %d: reference %+v, compiled %+v", i, la[i], lb[i])
+		}
+	}
+	return ""
+}
+
+// TestCompiledSplitNodes runs the comparison with unmerged nodes (lookups
+// walk every enclosing prefix), on large AWS-shaped chains and on the
+// model generators.
+func TestCompiledSplitNodes(t *testing.T) {
+	splitNodes = true
+	defer func() { splitNodes = false }()
+	var a, b Result
+	var rec flowlog.Record
+	for seed := uint64(0); seed < 60; seed++ {
+		rng := rand.New(rand.NewPCG(seed, 99))
+		model := []string{"aws", "alibaba", "elastic-cloud", "elasticsearch"}[seed%4]
+		set, g := genModelSet(rng, model)
+		if seed%3 == 0 {
+			set = genSet(rng, 3000, true)
+		}
+		ref, fast := NewReferenceEngine(set), NewEngine(set)
+		split := 0
+		for _, l := range fast.comp.layers {
+			for _, n := range append(append([]cnode{}, l.in.nodes...), l.out.nodes...) {
+				if n.next >= 0 {
+					split++
+				}
+			}
+		}
+		recs := genRecords(rng, 2000)
+		for i := range recs {
+			r := &recs[i]
+			if seed%3 != 0 {
+				g.record(set, &rec)
+				r = &rec
+			}
+			rep := DetectOne(r)
+			ref.Evaluate(r, rep, &a)
+			fast.Evaluate(r, rep, &b)
+			if msg := diffResults(&a, &b); msg != "" {
+				t.Fatalf("seed %d record %+v: %s", seed, *r, msg)
+			}
+		}
+		if seed%3 == 0 && split == 0 {
+			t.Fatalf("seed %d: no split node; the test does not exercise the walk", seed)
+		}
+	}
 }
 
 func TestEvaluateNoAlloc(t *testing.T) {

@@ -96,17 +96,17 @@ func newIndex4[V any](starts []uint32, vals []V) index4[V] {
 	return ix
 }
 
+// leMask is all ones when v <= k, else 0, without a branch (the binary
+// searches below are unpredictable by nature).
+func leMask(v, k uint32) int { return int(^((int64(k) - int64(v)) >> 63)) }
+
 // searchBlock returns the index in blk (ascending, blk[0] <= k) of the last
-// key <= k; the steps compile to conditional moves.
+// key <= k; branch-free.
 func searchBlock(blk []uint32, k uint32) int {
 	lo, n := 0, len(blk)
 	for n > 1 {
 		half := n >> 1
-		d := 0
-		if blk[lo+half] <= k {
-			d = half
-		}
-		lo += d
+		lo += half & leMask(blk[lo+half], k)
 		n -= half
 	}
 	return lo
@@ -156,11 +156,7 @@ func lookupSteps(t []step, k uint32) int32 {
 	lo, n := 0, len(t)
 	for n > 1 {
 		half := n >> 1
-		d := 0
-		if t[lo+half].start <= k {
-			d = half
-		}
-		lo += d
+		lo += half & leMask(t[lo+half].start, k)
 		n -= half
 	}
 	return t[lo].first
