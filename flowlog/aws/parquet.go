@@ -63,7 +63,44 @@ func OpenParquet(ra io.ReaderAt, size int64) (pf *file.Reader, err error) {
 	if pf.NumRows() < 0 {
 		return nil, errors.New("corrupt footer: negative row count")
 	}
+	if err := checkChunks(pf, size); err != nil {
+		return nil, err
+	}
 	return pf, nil
+}
+
+// checkChunks verifies that every column chunk the footer describes lies
+// inside the file. The Parquet library trusts these numbers: it allocates
+// the chunk's length before reading (a corrupt length could exhaust
+// memory), and pqarrow opens chunks on goroutines, where a panic could not
+// be recovered.
+func checkChunks(pf *file.Reader, size int64) error {
+	md := pf.MetaData()
+	ncols := md.Schema.NumColumns()
+	for g := 0; g < pf.NumRowGroups(); g++ {
+		rg := md.RowGroup(g)
+		if rg.NumColumns() != ncols {
+			return fmt.Errorf("corrupt footer: row group %d has %d columns, the schema %d", g+1, rg.NumColumns(), ncols)
+		}
+		if rg.NumRows() < 0 {
+			return fmt.Errorf("corrupt footer: row group %d has %d rows", g+1, rg.NumRows())
+		}
+		for c := 0; c < ncols; c++ {
+			cc, err := rg.ColumnChunk(c)
+			if err != nil {
+				return fmt.Errorf("corrupt footer: row group %d column %d: %v", g+1, c+1, err)
+			}
+			start := cc.DataPageOffset()
+			if cc.HasDictionaryPage() && cc.DictionaryPageOffset() > 0 && start > cc.DictionaryPageOffset() {
+				start = cc.DictionaryPageOffset()
+			}
+			n := cc.TotalCompressedSize()
+			if start < 0 || n < 0 || start > size || n > size-start {
+				return fmt.Errorf("corrupt footer: row group %d column %d claims bytes %d..%d of a %d-byte file", g+1, c+1, start, start+n, size)
+			}
+		}
+	}
+	return nil
 }
 
 // TopLevelColumns lists the names of the top-level fields of a Parquet
@@ -476,6 +513,9 @@ func (r *ParquetReader) loadBatch() (ok bool) {
 	}()
 	for r.rgLeft == 0 {
 		if r.rg >= r.pf.NumRowGroups() {
+			if n := r.pf.NumRows(); r.row != n {
+				r.t.Note(flowlog.NoticeUnreadable, fmt.Sprintf("Parquet footer inconsistent: its row groups hold %d rows, it announces %d", r.row, n))
+			}
 			return false
 		}
 		rg := r.pf.RowGroup(r.rg)

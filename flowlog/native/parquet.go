@@ -165,6 +165,7 @@ type ParquetReader struct {
 	attrs []*pcol // optional-key columns in ascending key order
 	n, i  int
 	row   int64
+	rows  int64 // rows the footer announces
 	done  bool
 }
 
@@ -172,7 +173,7 @@ type ParquetReader struct {
 // after noting the input unsupported when a column of a known key has a
 // type that cannot hold it. Unknown columns are ignored with one notice.
 func NewParquetReader(pf *file.Reader, t *flowlog.Tally) flowlog.Reader {
-	r := &ParquetReader{t: t}
+	r := &ParquetReader{t: t, rows: pf.NumRows()}
 	sc := pf.MetaData().Schema
 	var unknown []string
 	var leaves []int
@@ -319,7 +320,10 @@ func (r *ParquetReader) load() bool {
 		return nil
 	})
 	if err == nil && r.batch == nil {
-		return false // clean end
+		if r.row != r.rows { // the decoder stopped early without saying why
+			r.t.Note(flowlog.NoticeUnreadable, fmt.Sprintf("Parquet data unreadable: %d rows read, the footer announces %d", r.row, r.rows))
+		}
+		return false
 	}
 	if err == nil {
 		if int(r.batch.NumCols()) != len(r.cols) {
