@@ -1,6 +1,7 @@
 package policy
 
 import (
+	"encoding/binary"
 	"fmt"
 	"net/netip"
 	"sort"
@@ -11,9 +12,12 @@ func sprintf(format string, args ...any) string { return fmt.Sprintf(format, arg
 // PrefixSet answers "is this address inside any of these prefixes" with a
 // binary search over merged intervals; it does not allocate per lookup.
 type PrefixSet struct {
-	v4 []ival
-	v6 []ival
+	v4  []ival4 // IPv4 intervals as 32-bit numbers (the common case)
+	v6  []ival
+	all []ival // IPv4 while building
 }
+
+type ival4 struct{ lo, hi uint32 }
 
 type u128 struct{ hi, lo uint64 }
 
@@ -21,13 +25,10 @@ func (a u128) less(b u128) bool { return a.hi < b.hi || (a.hi == b.hi && a.lo < 
 
 type ival struct{ lo, hi u128 }
 
-// AddrKey maps an address to a comparable 128-bit key within its family.
+// addrKey maps an address to a comparable 128-bit key within its family.
 func addrKey(a netip.Addr) u128 {
 	b := a.As16()
-	return u128{
-		hi: uint64(b[0])<<56 | uint64(b[1])<<48 | uint64(b[2])<<40 | uint64(b[3])<<32 | uint64(b[4])<<24 | uint64(b[5])<<16 | uint64(b[6])<<8 | uint64(b[7]),
-		lo: uint64(b[8])<<56 | uint64(b[9])<<48 | uint64(b[10])<<40 | uint64(b[11])<<32 | uint64(b[12])<<24 | uint64(b[13])<<16 | uint64(b[14])<<8 | uint64(b[15]),
-	}
+	return u128{hi: binary.BigEndian.Uint64(b[:8]), lo: binary.BigEndian.Uint64(b[8:])}
 }
 
 func prefixIval(p netip.Prefix) ival {
@@ -51,12 +52,15 @@ func NewPrefixSet(ps []netip.Prefix) *PrefixSet {
 		}
 		iv := prefixIval(p)
 		if p.Addr().Is4() {
-			s.v4 = append(s.v4, iv)
+			s.all = append(s.all, iv)
 		} else {
 			s.v6 = append(s.v6, iv)
 		}
 	}
-	s.v4 = merge(s.v4)
+	for _, iv := range merge(s.all) {
+		s.v4 = append(s.v4, ival4{uint32(iv.lo.lo), uint32(iv.hi.lo)})
+	}
+	s.all = nil
 	s.v6 = merge(s.v6)
 	return s
 }
@@ -82,10 +86,22 @@ func merge(v []ival) []ival {
 
 // Contains reports whether a (already unmapped) is in the set.
 func (s *PrefixSet) Contains(a netip.Addr) bool {
-	v := s.v6
 	if a.Is4() {
-		v = s.v4
+		v := s.v4
+		if len(v) == 0 {
+			return false
+		}
+		b := a.As4()
+		k := binary.BigEndian.Uint32(b[:])
+		lo, n := 0, len(v) // the last interval with lo <= k, branch-free
+		for n > 1 {
+			half := n >> 1
+			lo += half & int(^((int64(k) - int64(v[lo+half].lo)) >> 63))
+			n -= half
+		}
+		return v[lo].lo <= k && k <= v[lo].hi
 	}
+	v := s.v6
 	if len(v) == 0 {
 		return false
 	}
