@@ -1,0 +1,121 @@
+package clickhouse
+
+import (
+	"context"
+	"net/netip"
+	"os"
+	"testing"
+	"time"
+
+	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
+
+	"github.com/flowsift/flowsift/analyze/verdict"
+	"github.com/flowsift/flowsift/flowlog"
+	"github.com/flowsift/flowsift/internal/flowgen"
+	"github.com/flowsift/flowsift/storage/clickhouse/chtest"
+)
+
+// srv is this package's private clickhouse-server (chtest.Main fails the
+// package when it cannot start).
+var srv *chtest.Server
+
+func TestMain(m *testing.M) { os.Exit(chtest.Main(m, &srv)) }
+
+var testRules = [][]string{
+	{"acl-0a1b2c/ingress/100", "sg-0123/ingress/0"},
+	{"acl-0a1b2c/egress/100", "sg-0123/egress/1"},
+	{"acl-0a1b2c/ingress/*"},
+	{"sg-0456/ingress/sgr-0abc"},
+	{},
+}
+
+// genRecords returns n generated records spread over days UTC days (records
+// of different days interleave) with synthetic judgments.
+func genRecords(n int, seed uint64, days int) ([]flowlog.Record, []verdict.Result) {
+	g := flowgen.New(seed)
+	recs := make([]flowlog.Record, n)
+	res := make([]verdict.Result, n)
+	for i := range recs {
+		f := g.Next()
+		r := &recs[i]
+		shift := int64(i%days) * 86400
+		r.Start, r.End = f.Start+shift, f.End+shift
+		r.Src, r.Dst, r.SrcPort, r.DstPort, r.Proto = f.Src, f.Dst, f.SrcPort, f.DstPort, f.Proto
+		r.Packets, r.Bytes, r.TCPFlags = f.Packets, f.Bytes, f.TCPFlags
+		r.Action = flowlog.ActionReject
+		if f.Accept {
+			r.Action = flowlog.ActionAccept
+		}
+		r.Direction = flowlog.DirEgress
+		if f.Ingress {
+			r.Direction = flowlog.DirIngress
+		}
+		r.Iface, r.VPC, r.Subnet, r.Account, r.Source = f.Iface, f.VPC, f.Subnet, f.Account, flowlog.SourceAWSText
+		if i%7 == 0 {
+			r.SetStr(flowlog.AttrAzId, f.AZ)
+			r.SetInt(flowlog.AttrRttMsec, int64(i%100))
+		}
+		if i%11 == 0 {
+			r.Src = netip.MustParseAddr("2001:db8::1")
+		}
+		k := i % len(testRules)
+		res[i].Rules = testRules[k]
+		res[i].Verdict = verdict.Verdict(i % 3)
+		res[i].Finding = []verdict.Finding{verdict.FindingNone, verdict.FindingViolation, verdict.FindingExposure, verdict.FindingUnexpectedReject}[i%4]
+		res[i].Reply = i%2 == 0
+	}
+	return recs, res
+}
+
+type totals struct{ rows, packets, bytes int64 }
+
+func inputTotals(recs []flowlog.Record) totals {
+	var t totals
+	for i := range recs {
+		t.rows++
+		t.packets += recs[i].Packets
+		t.bytes += recs[i].Bytes
+	}
+	return t
+}
+
+func conn(t testing.TB) driver.Conn {
+	t.Helper()
+	c, err := srv.Conn("default")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return c
+}
+
+func queryTotals(t testing.TB, c driver.Conn, q string) totals {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	var r, p, b int64
+	if err := c.QueryRow(ctx, q).Scan(&r, &p, &b); err != nil {
+		t.Fatalf("%s: %v", q, err)
+	}
+	return totals{r, p, b}
+}
+
+// checkStored asserts that flows and every rollup hold exactly want.
+func checkStored(t testing.TB, db string, want totals) {
+	t.Helper()
+	c := conn(t)
+	got := queryTotals(t, c, "SELECT toInt64(count()), toInt64(sum(packets)), toInt64(sum(bytes)) FROM "+db+".flows")
+	if got != want {
+		t.Errorf("flows: rows/packets/bytes %v, input %v", got, want)
+	}
+	for _, r := range Rollups {
+		got := queryTotals(t, c, "SELECT sum(flows), sum(packets), sum(bytes) FROM "+db+"."+r.Table)
+		if got != want {
+			t.Errorf("%s: flows/packets/bytes %v, input %v", r.Table, got, want)
+		}
+	}
+}
+
+func testOptions(t testing.TB) Options {
+	return Options{SpoolDir: t.TempDir(), Logf: t.Logf, RetryBackoff: 50 * time.Millisecond, MaxBackoff: 500 * time.Millisecond}
+}
