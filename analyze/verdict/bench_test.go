@@ -56,12 +56,8 @@ func BenchmarkEvalChain(b *testing.B) {
 					qs[i].Remote, qs[i].Local = qs[i].Local, qs[i].Remote
 				}
 			}
-			sink := 0
-			runLoop(b, func(i int) {
-				o := eng.comp.eval(l, policy.Ingress, &qs[i&(len(qs)-1)])
-				sink += int(o.action)
-			})
-			_ = sink
+			var lr LayerResult
+			runLoop(b, func(i int) { eng.comp.eval(l, policy.Ingress, &qs[i&(len(qs)-1)], &lr) })
 		})
 	}
 }

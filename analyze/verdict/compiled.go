@@ -110,19 +110,21 @@ func compile(set *policy.Set) *compiled {
 	return c
 }
 
-func (c *compiled) eval(l *policy.Layer, d policy.Dir, q *policy.Query) outcome {
-	if l.Seq >= len(c.layers) {
-		return EvalChain(l.Chain(d), q)
+// eval sets lr's Action, ID, Rule and Reason for layer l in direction d.
+func (c *compiled) eval(l *policy.Layer, d policy.Dir, q *policy.Query, lr *LayerResult) {
+	var ch *cchain
+	if l.Seq < len(c.layers) {
+		ch = c.layers[l.Seq].in
+		if d == policy.Egress {
+			ch = c.layers[l.Seq].out
+		}
 	}
-	cl := &c.layers[l.Seq]
-	ch := cl.in
-	if d == policy.Egress {
-		ch = cl.out
+	if ch == nil || ch.c != l.Chain(d) { // not the layer compiled under this Seq
+		o := EvalChain(l.Chain(d), q)
+		lr.Action, lr.ID, lr.Rule, lr.Reason = o.action, o.id, o.rule, o.reason
+		return
 	}
-	if ch.c != l.Chain(d) { // not the layer compiled under this Seq
-		return EvalChain(l.Chain(d), q)
-	}
-	return ch.eval(q)
+	ch.evalInto(q, lr)
 }
 
 // isGlobal: the remote condition is not a plain prefix test.
@@ -599,13 +601,21 @@ func (cc *cchain) lookup(sp span, k uint32) int32 {
 	return lookupSteps(cc.steps[sp.off:sp.off+sp.n], k)
 }
 
+// eval is evalInto returning an outcome (tests compare it with EvalChain).
 func (cc *cchain) eval(q *policy.Query) outcome {
+	var lr LayerResult
+	cc.evalInto(q, &lr)
+	return outcome{action: lr.Action, id: lr.ID, rule: lr.Rule, reason: lr.Reason}
+}
+
+// evalInto sets lr's Action, ID, Rule and Reason: EvalChain's answer.
+func (cc *cchain) evalInto(q *policy.Query, lr *LayerResult) {
 	best := int32(noRule)
 	mAllow, mDeny := int32(noRule), int32(noRule)
-	lr := cc.leaf(q.Remote)
+	ref := cc.leaf(q.Remote)
 	key := protoKey(q)
-	best = cc.lookup(lr.yes, key)
-	leaf := lr.node
+	best = cc.lookup(ref.yes, key)
+	leaf := ref.node
 	for n := leaf; n >= 0; {
 		nd := &cc.nodes[n]
 		if n != leaf {
@@ -661,15 +671,23 @@ func (cc *cchain) eval(q *policy.Query) outcome {
 	if mFirst < best {
 		reason = mReason
 	}
+	var a policy.Action
+	var id string
+	var rule *policy.Rule
 	if best != noRule {
 		r := &cc.rules[best]
-		return settle(r.action, r.id, r.rule, maybeAllow, maybeDeny, reason)
-	}
-	if cc.c.Default.Action == 0 {
-		if reason == "" {
+		a, id, rule = r.action, r.id, r.rule
+	} else {
+		a, id = cc.c.Default.Action, cc.c.Default.ID
+		if a == 0 && reason == "" {
 			reason = cc.c.Default.Reason
 		}
-		return outcome{reason: reason}
 	}
-	return settle(cc.c.Default.Action, cc.c.Default.ID, nil, maybeAllow, maybeDeny, reason)
+	// settle: an undecidable rule of the other action before the deciding
+	// one makes the chain unknown (POLICY.md 4.3).
+	if a == 0 || (a == policy.Allow && maybeDeny) || (a == policy.Deny && maybeAllow) {
+		lr.Action, lr.ID, lr.Rule, lr.Reason = 0, "", nil, reason
+		return
+	}
+	lr.Action, lr.ID, lr.Rule, lr.Reason = a, id, rule, ""
 }

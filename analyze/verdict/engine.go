@@ -139,17 +139,17 @@ func (e *Engine) layer(l *policy.Layer, scope string, d policy.Dir, q *policy.Qu
 	}
 	lr := &res.layers[res.nLayers] // filled in place: no copy of the result
 	res.nLayers++
-	*lr = LayerResult{Layer: l, Scope: scope, Dir: d}
+	lr.Layer, lr.Scope, lr.Dir = l, scope, d
 	if res.Reply && l.Kind.Stateful() {
-		lr.Action, lr.ID, lr.Reply = policy.Allow, l.Kind.ReplyID(), true
+		lr.Action, lr.ID, lr.Rule, lr.Reason, lr.Reply = policy.Allow, l.Kind.ReplyID(), nil, "", true
 		return
 	}
-	var o outcome
+	lr.Reply = false
 	if e.comp != nil {
-		o = e.comp.eval(l, d, q)
-	} else {
-		o = EvalChain(l.Chain(d), q)
+		e.comp.eval(l, d, q, lr)
+		return
 	}
+	o := EvalChain(l.Chain(d), q)
 	lr.Action, lr.ID, lr.Rule, lr.Reason = o.action, o.id, o.rule, o.reason
 }
 
