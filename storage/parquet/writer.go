@@ -56,6 +56,24 @@ const (
 	defaultBatchRows    = 64 << 10
 )
 
+// writerProps: dictionary encoding for the string columns, whose values
+// repeat (interfaces, accounts, actions, sources, ...); plain encoding for
+// the integer columns, mostly distinct per row, where a dictionary would
+// only cost time (Arrow's dictionary encoder allocates per value).
+func writerProps(opts Options) []pq.WriterProperty {
+	p := []pq.WriterProperty{
+		pq.WithCompression(opts.Compression),
+		pq.WithDictionaryDefault(true),
+		pq.WithMaxRowGroupLength(opts.RowGroupRows),
+		pq.WithStats(true),
+		pq.WithCreatedBy("flowsift"),
+	}
+	for _, name := range []string{"start", "end", "sport", "dport", "packets", "bytes"} {
+		p = append(p, pq.WithDictionaryFor(name, false))
+	}
+	return p
+}
+
 // Writer writes records into one Parquet file. It implements the record
 // sink interface of storage/flowtext (Write, Close). Close writes the footer
 // and flushes, but does not close the io.Writer. Not safe for concurrent use.
@@ -95,13 +113,7 @@ func NewWriter(w io.Writer, opts Options) (*Writer, error) {
 	if opts.Compression == compress.Codecs.Uncompressed {
 		opts.Compression = compress.Codecs.Zstd
 	}
-	props := pq.NewWriterProperties(
-		pq.WithCompression(opts.Compression),
-		pq.WithDictionaryDefault(true),
-		pq.WithMaxRowGroupLength(opts.RowGroupRows),
-		pq.WithStats(true),
-		pq.WithCreatedBy("flowsift"),
-	)
+	props := pq.NewWriterProperties(writerProps(opts)...)
 	sink := bufio.NewWriterSize(writeOnly{w}, 1<<20)
 	schema := Schema()
 	fw, err := pqarrow.NewFileWriter(schema, sink, props, pqarrow.DefaultWriterProps())
