@@ -3,7 +3,7 @@
 # missing. Idempotent; needs root for apt-get (CI and dev machines are root).
 set -euo pipefail
 need=()
-# (Later issues add: clickhouse-server, libpcap-dev, tcpreplay, chromium.)
+# (.ci/run passes clickhouse-server clickhouse-client; later issues add libpcap-dev, tcpreplay, chromium.)
 for pkg in "$@"; do
   dpkg -s "$pkg" >/dev/null 2>&1 || need+=("$pkg")
 done
