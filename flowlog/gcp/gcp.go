@@ -18,8 +18,10 @@ type Decoder struct {
 	In    *flowlog.Interner
 	// Force, when SourceGCPFlows or SourceGCPFirewall, reads every entry as
 	// that kind (a forced --input-format); otherwise entries are classified.
-	Force   flowlog.Source
-	scratch [64]byte
+	Force flowlog.Source
+
+	e  entry  // the entry being decoded
+	nb []byte // number literals and unescaped strings of e
 }
 
 // NewDecoder returns a decoder reporting to t.
@@ -44,187 +46,170 @@ func Classify(v *fastjson.Value) flowlog.Source {
 // Decode maps one LogEntry at position pos. It returns true when rec holds
 // a record; otherwise the entry was reported.
 func (d *Decoder) Decode(v *fastjson.Value, pos int64, rec *flowlog.Record) bool {
+	d.fill(v)
+	return d.decode(&d.e, pos, rec)
+}
+
+// decode maps the entry's values (filled from fastjson or by the scanner).
+func (d *Decoder) decode(e *entry, pos int64, rec *flowlog.Record) bool {
 	kind := d.Force
 	if kind != flowlog.SourceGCPFlows && kind != flowlog.SourceGCPFirewall {
-		kind = Classify(v)
+		kind = e.classify()
 	}
 	t := d.Tally
-	p := v.Get("jsonPayload")
-	if p == nil || p.Type() != fastjson.TypeObject {
+	if !e.payload.set || e.payload.t != fastjson.TypeObject {
 		t.Bad(pos, flowlog.KindMissingField, "no jsonPayload object")
 		return false
 	}
-	conn := p.Get("connection")
-	if conn == nil || conn.Type() != fastjson.TypeObject {
+	if !e.conn.set || e.conn.t != fastjson.TypeObject {
 		t.Bad(pos, flowlog.KindMissingField, "no jsonPayload.connection object")
 		return false
 	}
 	rec.Reset()
 	rec.Source = kind
 	var ok bool
-	if rec.Src, ok = d.addr(pos, "connection.src_ip", conn.Get("src_ip")); !ok {
+	if rec.Src, ok = d.addr(pos, "connection.src_ip", &e.srcIP); !ok {
 		return false
 	}
-	if rec.Dst, ok = d.addr(pos, "connection.dest_ip", conn.Get("dest_ip")); !ok {
+	if rec.Dst, ok = d.addr(pos, "connection.dest_ip", &e.destIP); !ok {
 		return false
 	}
 	var n int64
-	if n, ok = d.num(pos, "connection.src_port", conn.Get("src_port"), lex.MaxPort, flowlog.KindBadPort); !ok {
+	if n, ok = d.num(pos, "connection.src_port", &e.srcPort, lex.MaxPort, flowlog.KindBadPort); !ok {
 		return false
 	}
 	rec.SrcPort = uint16(n)
-	if n, ok = d.num(pos, "connection.dest_port", conn.Get("dest_port"), lex.MaxPort, flowlog.KindBadPort); !ok {
+	if n, ok = d.num(pos, "connection.dest_port", &e.destPort, lex.MaxPort, flowlog.KindBadPort); !ok {
 		return false
 	}
 	rec.DstPort = uint16(n)
-	if n, ok = d.proto(pos, conn.Get("protocol"), kind == flowlog.SourceGCPFirewall); !ok {
+	if n, ok = d.proto(pos, &e.protocol, kind == flowlog.SourceGCPFirewall); !ok {
 		return false
 	}
 	rec.Proto = uint8(n)
 	if kind == flowlog.SourceGCPFirewall {
-		return d.firewall(v, p, pos, rec)
+		return d.firewall(e, pos, rec)
 	}
-	return d.flows(p, pos, rec)
+	return d.flows(e, pos, rec)
 }
 
-func (d *Decoder) flows(p *fastjson.Value, pos int64, rec *flowlog.Record) bool {
+func (d *Decoder) flows(e *entry, pos int64, rec *flowlog.Record) bool {
 	var ok bool
-	if rec.Packets, ok = d.num(pos, "packets_sent", p.Get("packets_sent"), lex.MaxInt64, flowlog.KindBadNumber); !ok {
+	if rec.Packets, ok = d.num(pos, "packets_sent", &e.packets, lex.MaxInt64, flowlog.KindBadNumber); !ok {
 		return false
 	}
-	if rec.Bytes, ok = d.num(pos, "bytes_sent", p.Get("bytes_sent"), lex.MaxInt64, flowlog.KindBadNumber); !ok {
+	if rec.Bytes, ok = d.num(pos, "bytes_sent", &e.bytes, lex.MaxInt64, flowlog.KindBadNumber); !ok {
 		return false
 	}
-	if rec.Start, ok = d.time(pos, "start_time", p.Get("start_time")); !ok {
+	if rec.Start, ok = d.time(pos, "start_time", &e.start); !ok {
 		return false
 	}
-	if rec.End, ok = d.time(pos, "end_time", p.Get("end_time")); !ok {
+	if rec.End, ok = d.time(pos, "end_time", &e.end); !ok {
 		return false
 	}
-	rtt, ok := d.num(pos, "rtt_msec", p.Get("rtt_msec"), lex.MaxInt64, flowlog.KindBadNumber)
+	rtt, ok := d.num(pos, "rtt_msec", &e.rtt, lex.MaxInt64, flowlog.KindBadNumber)
 	if !ok {
 		return false
 	}
-	srcLoc, dstLoc := p.Get("src_location"), p.Get("dest_location")
-	srcASN, ok := d.num(pos, "src_location.asn", field(srcLoc, "asn"), lex.MaxInt64, flowlog.KindBadNumber)
+	srcASN, ok := d.num(pos, "src_location.asn", &e.srcLoc.asn, lex.MaxInt64, flowlog.KindBadNumber)
 	if !ok {
 		return false
 	}
-	dstASN, ok := d.num(pos, "dest_location.asn", field(dstLoc, "asn"), lex.MaxInt64, flowlog.KindBadNumber)
+	dstASN, ok := d.num(pos, "dest_location.asn", &e.dstLoc.asn, lex.MaxInt64, flowlog.KindBadNumber)
 	if !ok {
 		return false
 	}
-	reporter := jsonstream.Str(p.Get("reporter"))
-	srcVPC, dstVPC := p.Get("src_vpc"), p.Get("dest_vpc")
-	var side *fastjson.Value
-	switch string(reporter) {
+	var side *vpcVals
+	switch string(e.reporter.str()) {
 	case "SRC":
 		rec.Direction = flowlog.DirEgress
-		side = srcVPC
+		side = &e.srcVPC
 	case "DEST":
 		rec.Direction = flowlog.DirIngress
-		side = dstVPC
+		side = &e.dstVPC
 	}
 	if side != nil {
-		rec.VPC = d.str(field(side, "vpc_name"))
-		rec.Subnet = d.str(field(side, "subnetwork_name"))
-		rec.Account = d.str(field(side, "project_id"))
+		rec.VPC = d.str(&side.name)
+		rec.Subnet = d.str(&side.subnet)
+		rec.Account = d.str(&side.project)
 	}
-	srcGKE, dstGKE := p.Get("src_gke_details"), p.Get("dest_gke_details")
 	// Optional keys in ascending key order (the fast path of SetStr/SetInt).
-	if present(field(dstLoc, "asn")) {
+	if e.dstLoc.asn.present() {
 		rec.SetInt(flowlog.AttrDstAsn, dstASN)
 	}
-	rec.SetStr(flowlog.AttrDstCountry, d.str(field(dstLoc, "country")))
-	rec.SetStr(flowlog.AttrDstGkeCluster, d.str(field(field(dstGKE, "cluster"), "cluster_name")))
-	rec.SetStr(flowlog.AttrDstGkeNamespace, d.str(field(field(dstGKE, "pod"), "pod_namespace")))
-	rec.SetStr(flowlog.AttrDstGkePod, d.str(field(field(dstGKE, "pod"), "pod_name")))
-	rec.SetStr(flowlog.AttrDstInstance, d.str(field(p.Get("dest_instance"), "vm_name")))
-	rec.SetStr(flowlog.AttrDstVpc, d.str(field(dstVPC, "vpc_name")))
-	rec.SetStr(flowlog.AttrReporter, d.str(p.Get("reporter")))
-	if present(p.Get("rtt_msec")) {
+	rec.SetStr(flowlog.AttrDstCountry, d.str(&e.dstLoc.country))
+	rec.SetStr(flowlog.AttrDstGkeCluster, d.str(&e.dstGKE.cluster))
+	rec.SetStr(flowlog.AttrDstGkeNamespace, d.str(&e.dstGKE.namespace))
+	rec.SetStr(flowlog.AttrDstGkePod, d.str(&e.dstGKE.pod))
+	rec.SetStr(flowlog.AttrDstInstance, d.str(&e.dstInst))
+	rec.SetStr(flowlog.AttrDstVpc, d.str(&e.dstVPC.name))
+	rec.SetStr(flowlog.AttrReporter, d.str(&e.reporter))
+	if e.rtt.present() {
 		rec.SetInt(flowlog.AttrRttMsec, rtt)
 	}
-	if present(field(srcLoc, "asn")) {
+	if e.srcLoc.asn.present() {
 		rec.SetInt(flowlog.AttrSrcAsn, srcASN)
 	}
-	rec.SetStr(flowlog.AttrSrcCountry, d.str(field(srcLoc, "country")))
-	rec.SetStr(flowlog.AttrSrcGkeCluster, d.str(field(field(srcGKE, "cluster"), "cluster_name")))
-	rec.SetStr(flowlog.AttrSrcGkeNamespace, d.str(field(field(srcGKE, "pod"), "pod_namespace")))
-	rec.SetStr(flowlog.AttrSrcGkePod, d.str(field(field(srcGKE, "pod"), "pod_name")))
-	rec.SetStr(flowlog.AttrSrcInstance, d.str(field(p.Get("src_instance"), "vm_name")))
-	rec.SetStr(flowlog.AttrSrcVpc, d.str(field(srcVPC, "vpc_name")))
+	rec.SetStr(flowlog.AttrSrcCountry, d.str(&e.srcLoc.country))
+	rec.SetStr(flowlog.AttrSrcGkeCluster, d.str(&e.srcGKE.cluster))
+	rec.SetStr(flowlog.AttrSrcGkeNamespace, d.str(&e.srcGKE.namespace))
+	rec.SetStr(flowlog.AttrSrcGkePod, d.str(&e.srcGKE.pod))
+	rec.SetStr(flowlog.AttrSrcInstance, d.str(&e.srcInst))
+	rec.SetStr(flowlog.AttrSrcVpc, d.str(&e.srcVPC.name))
 	return true
 }
 
-func (d *Decoder) firewall(entry, p *fastjson.Value, pos int64, rec *flowlog.Record) bool {
-	ts, ok := d.time(pos, "timestamp", entry.Get("timestamp"))
+func (d *Decoder) firewall(e *entry, pos int64, rec *flowlog.Record) bool {
+	ts, ok := d.time(pos, "timestamp", &e.timestamp)
 	if !ok {
 		return false
 	}
 	rec.Start, rec.End = ts, ts
-	rule := p.Get("rule_details")
-	prio, ok := d.num(pos, "rule_details.priority", field(rule, "priority"), lex.MaxInt64, flowlog.KindBadNumber)
+	prio, ok := d.num(pos, "rule_details.priority", &e.rule.priority, lex.MaxInt64, flowlog.KindBadNumber)
 	if !ok {
 		return false
 	}
-	disp := jsonstream.Str(p.Get("disposition"))
-	switch string(disp) {
+	switch string(e.disposition.str()) {
 	case "ALLOWED":
 		rec.Action = flowlog.ActionAccept
 	case "DENIED":
 		rec.Action = flowlog.ActionReject
 	} // INTERCEPTED and anything else: no decision ("")
-	switch dir := jsonstream.Str(field(rule, "direction")); {
+	switch dir := e.rule.direction.str(); {
 	case bytes.EqualFold(dir, []byte("INGRESS")):
 		rec.Direction = flowlog.DirIngress
 	case bytes.EqualFold(dir, []byte("EGRESS")):
 		rec.Direction = flowlog.DirEgress
 	}
-	vpc := p.Get("vpc")
-	rec.VPC = d.str(field(vpc, "vpc_name"))
-	rec.Subnet = d.str(field(vpc, "subnetwork_name"))
-	rec.Account = d.str(field(vpc, "project_id"))
-	rec.SetStr(flowlog.AttrDisposition, d.str(p.Get("disposition")))
-	rec.SetStr(flowlog.AttrInstance, d.str(field(p.Get("instance"), "vm_name")))
-	rec.SetStr(flowlog.AttrRemoteInstance, d.str(field(p.Get("remote_instance"), "vm_name")))
-	rec.SetStr(flowlog.AttrRule, d.str(field(rule, "reference")))
-	rec.SetStr(flowlog.AttrRuleAction, d.str(field(rule, "action")))
-	if present(field(rule, "priority")) {
+	rec.VPC = d.str(&e.vpc.name)
+	rec.Subnet = d.str(&e.vpc.subnet)
+	rec.Account = d.str(&e.vpc.project)
+	rec.SetStr(flowlog.AttrDisposition, d.str(&e.disposition))
+	rec.SetStr(flowlog.AttrInstance, d.str(&e.inst))
+	rec.SetStr(flowlog.AttrRemoteInstance, d.str(&e.remoteInst))
+	rec.SetStr(flowlog.AttrRule, d.str(&e.rule.reference))
+	rec.SetStr(flowlog.AttrRuleAction, d.str(&e.rule.action))
+	if e.rule.priority.present() {
 		rec.SetInt(flowlog.AttrRulePriority, prio)
 	}
 	return true
 }
 
-// field is v.Get(key) that tolerates a nil or non-object v.
-func field(v *fastjson.Value, key string) *fastjson.Value {
-	if v == nil || v.Type() != fastjson.TypeObject {
-		return nil
-	}
-	return v.Get(key)
-}
-
-func present(v *fastjson.Value) bool { return v != nil && v.Type() != fastjson.TypeNull }
-
 // str interns a string value; numbers keep their literal text; anything
 // else (absent, null, object, array, bool) is absent ("").
-func (d *Decoder) str(v *fastjson.Value) string {
-	if v == nil {
+func (d *Decoder) str(v *val) string {
+	if !v.set || v.t != fastjson.TypeString && v.t != fastjson.TypeNumber {
 		return ""
 	}
-	b, _, ok := jsonstream.Text(v, d.scratch[:0])
-	if !ok {
-		return ""
-	}
-	return d.In.Bytes(b)
+	return d.In.Bytes(v.b)
 }
 
-func (d *Decoder) addr(pos int64, name string, v *fastjson.Value) (netip.Addr, bool) {
-	if v == nil || v.Type() == fastjson.TypeNull {
+func (d *Decoder) addr(pos int64, name string, v *val) (netip.Addr, bool) {
+	if !v.present() {
 		d.Tally.Badf(pos, flowlog.KindMissingField, "%s is missing", name)
 		return netip.Addr{}, false
 	}
-	b := jsonstream.Str(v)
+	b := v.str()
 	if b == nil {
 		d.Tally.Badf(pos, flowlog.KindBadIP, "%s is not a string", name)
 		return netip.Addr{}, false
@@ -238,18 +223,15 @@ func (d *Decoder) addr(pos int64, name string, v *fastjson.Value) (netip.Addr, b
 
 // num reads an integer written as a JSON string or number (FORMATS.md 2.6
 // applies to its text); absent or null is 0.
-func (d *Decoder) num(pos int64, name string, v *fastjson.Value, max uint64, over flowlog.Kind) (int64, bool) {
-	if v == nil {
+func (d *Decoder) num(pos int64, name string, v *val, max uint64, over flowlog.Kind) (int64, bool) {
+	if !v.present() {
 		return 0, true
 	}
-	b, isNull, ok := jsonstream.Text(v, d.scratch[:0])
-	if isNull {
-		return 0, true
-	}
-	if !ok {
-		d.Tally.Badf(pos, flowlog.KindBadNumber, "%s is a JSON %s, not a number", name, v.Type())
+	if v.t != fastjson.TypeString && v.t != fastjson.TypeNumber {
+		d.Tally.Badf(pos, flowlog.KindBadNumber, "%s is a JSON %s, not a number", name, v.t)
 		return 0, false
 	}
+	b := v.b
 	n, e := lex.ParseUint(b, max)
 	switch e {
 	case lex.NumSyntax:
@@ -272,9 +254,9 @@ var protoNames = [...]struct {
 	num  int64
 }{{"tcp", 6}, {"udp", 17}, {"icmp", 1}, {"icmpv6", 58}, {"ipv6-icmp", 58}, {"esp", 50}, {"ah", 51}, {"gre", 47}, {"sctp", 132}}
 
-func (d *Decoder) proto(pos int64, v *fastjson.Value, names bool) (int64, bool) {
-	if names && v != nil && v.Type() == fastjson.TypeString {
-		b, _ := v.StringBytes()
+func (d *Decoder) proto(pos int64, v *val, names bool) (int64, bool) {
+	if names && v.set && v.t == fastjson.TypeString {
+		b := v.b
 		if len(b) > 0 && (b[0] < '0' || b[0] > '9') {
 			for _, p := range protoNames {
 				if bytes.EqualFold(b, []byte(p.name)) {
@@ -289,13 +271,13 @@ func (d *Decoder) proto(pos int64, v *fastjson.Value, names bool) (int64, bool) 
 	return d.num(pos, "connection.protocol", v, lex.MaxProto, flowlog.KindBadProtocol)
 }
 
-func (d *Decoder) time(pos int64, name string, v *fastjson.Value) (int64, bool) {
-	if v == nil || v.Type() == fastjson.TypeNull {
+func (d *Decoder) time(pos int64, name string, v *val) (int64, bool) {
+	if !v.present() {
 		return 0, true
 	}
-	b := jsonstream.Str(v)
+	b := v.str()
 	if b == nil {
-		d.Tally.Badf(pos, flowlog.KindBadTime, "%s is a JSON %s, not an RFC 3339 string", name, v.Type())
+		d.Tally.Badf(pos, flowlog.KindBadTime, "%s is a JSON %s, not an RFC 3339 string", name, v.t)
 		return 0, false
 	}
 	t, ok := ParseRFC3339(b)

@@ -2,6 +2,8 @@ package jsonstream
 
 import (
 	"bytes"
+	"encoding/binary"
+	"math/bits"
 	"unicode/utf8"
 )
 
@@ -30,43 +32,38 @@ func SkipWS(b []byte, i int) int {
 // content holds a backslash; -1 when the string is not closed. The
 // closing quote is the first one not escaped, as in fastjson.
 func StringEnd(b []byte, i int) (end int, esc bool) {
-	// A byte loop: the strings of flow logs are short, where it beats
-	// bytes.IndexByte; long runs without quotes or backslashes go to it.
-	for j := i; j < len(b); j++ {
-		switch b[j] {
-		case '"':
-			return j, esc
-		case '\\':
-			esc = true
-			j++ // a backslash escapes the next byte, whatever it is
-		default:
-			if j-i == 32 && !esc {
-				return longStringEnd(b, j)
+	// Eight bytes at a time: find the first '"' or '\\' in a word with
+	// the exact zero-byte test (the lowest flagged byte is a true match).
+	const lo, hi = 0x0101010101010101, 0x8080808080808080
+	j := i
+	for {
+		for j+8 <= len(b) {
+			x := binary.LittleEndian.Uint64(b[j:])
+			q := x ^ (lo * '"')
+			s := x ^ (lo * '\\')
+			m := ((q - lo) &^ q) | ((s - lo) &^ s)
+			if m &= hi; m != 0 {
+				j += bits.TrailingZeros64(m) >> 3
+				goto found
 			}
+			j += 8
 		}
-	}
-	return -1, esc
-}
-
-// longStringEnd finishes StringEnd for a string longer than 32 bytes
-// whose first 32 bytes have no quote or backslash.
-func longStringEnd(b []byte, j int) (int, bool) {
-	n := bytes.IndexByte(b[j:], '"')
-	if n < 0 {
-		return -1, false
-	}
-	if bytes.IndexByte(b[j:j+n], '\\') < 0 {
-		return j + n, false
-	}
-	for ; j < len(b); j++ {
-		switch b[j] {
-		case '\\':
+		for j < len(b) && b[j] != '"' && b[j] != '\\' {
 			j++
-		case '"':
-			return j, true
+		}
+		if j >= len(b) {
+			return -1, esc
+		}
+	found:
+		if b[j] == '"' {
+			return j, esc
+		}
+		esc = true
+		j += 2 // a backslash escapes the next byte, whatever it is
+		if j > len(b) {
+			return -1, esc
 		}
 	}
-	return -1, true
 }
 
 // Unescape appends the unescaped text of raw string content to dst as
