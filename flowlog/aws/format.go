@@ -14,6 +14,11 @@ type Format struct {
 	// attrs lists the optional-key fields by ascending attribute key, so a
 	// record's Attrs are filled in order without sorting.
 	attrs []fieldID
+	// core is slot for the core fields, in a fixed-size array the parser
+	// indexes without bounds checks; int64s lists the slots of the optional
+	// int64 fields (packets-lost-*), validated before the int32 ones.
+	core   [numCore]int16
+	int64s []int16
 }
 
 // NewFormat builds a format from field names. Unknown or repeated names are
@@ -35,6 +40,12 @@ func NewFormat(names []string) (*Format, error) {
 		f.fields = append(f.fields, id)
 		if fieldDefs[id].kind != kCore {
 			f.attrs = append(f.attrs, id)
+		}
+	}
+	copy(f.core[:], f.slot[:numCore])
+	for i, id := range f.fields {
+		if fieldDefs[id].kind == kInt64 {
+			f.int64s = append(f.int64s, int16(i))
 		}
 	}
 	slices.SortFunc(f.attrs, func(a, b fieldID) int { return int(fieldDefs[a].attr) - int(fieldDefs[b].attr) })

@@ -27,7 +27,7 @@ type LineParser struct {
 
 // tok returns the token of field id, or nil when the format lacks it.
 func (p *LineParser) tok(id fieldID) []byte {
-	if s := p.Format.slot[id]; s >= 0 {
+	if s := p.Format.core[id]; s >= 0 {
 		return p.line[s]
 	}
 	return nil
@@ -113,11 +113,9 @@ func (p *LineParser) Parse(line []byte, pos int64, rec *flowlog.Record) bool {
 		return false
 	}
 	// Optional integers: packets-lost-* (int64), then version, tcp-flags, traffic-path (int32).
-	for i, id := range f.fields {
-		if d := &fieldDefs[id]; d.kind == kInt64 {
-			if p.ints[i], ok = p.numField(pos, d.name, toks[i], lex.MaxInt64, flowlog.KindBadNumber); !ok {
-				return false
-			}
+	for _, i := range f.int64s {
+		if p.ints[i], ok = p.numField(pos, fieldDefs[f.fields[i]].name, toks[i], lex.MaxInt64, flowlog.KindBadNumber); !ok {
+			return false
 		}
 	}
 	if s := f.slot[fVersion]; s >= 0 {

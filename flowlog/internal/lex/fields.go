@@ -2,8 +2,8 @@ package lex
 
 import (
 	"bytes"
-	"encoding/binary"
 	"math/bits"
+	"unsafe"
 )
 
 // Fields splits line at runs of spaces and tabs, ignoring leading and
@@ -54,35 +54,41 @@ func IsBlank(line []byte) bool {
 // spaceFields is Fields for lines without tabs. It finds the spaces of 8
 // bytes at a time (SWAR: a word XOR 0x20.. has a zero byte exactly where a
 // space was) and walks the set bits, so the cost follows the number of
-// fields rather than a branch per byte.
+// fields rather than a branch per byte. Words are loaded without bounds
+// checks: the loop condition keeps every load inside line.
+//
+// Fields keep the capacity of line (they are never appended to), so that
+// ParseUint may read whole words past a short field (see ParseUint).
 func spaceFields(line []byte, dst [][]byte) ([][]byte, int) {
 	const (
 		lo7  = 0x7f7f7f7f7f7f7f7f
-		hi   = 0x8080808080808080
 		spc8 = 0x2020202020202020
 	)
 	dst = dst[:cap(dst)]
 	n, start, i := 0, 0, 0
-	for ; i+8 <= len(line); i += 8 {
-		x := binary.LittleEndian.Uint64(line[i:]) ^ spc8
-		m := ^(((x & lo7) + lo7) | x | lo7) // high bit set exactly where the byte was a space
-		for m != 0 {
-			p := i + bits.TrailingZeros64(m)>>3
-			if p > start {
-				if n < len(dst) {
-					dst[n] = line[start:p:p]
+	if len(line) >= 8 {
+		base := unsafe.Pointer(unsafe.SliceData(line))
+		for ; i+8 <= len(line); i += 8 {
+			x := *(*uint64)(unsafe.Add(base, i)) ^ spc8
+			m := ^(((x & lo7) + lo7) | x | lo7) // high bit set exactly where the byte was a space
+			for m != 0 {
+				p := i + bits.TrailingZeros64(m)>>3
+				if p > start && n < len(dst) {
+					dst[n] = line[start:p]
+					n++
+				} else if p > start {
+					n++
 				}
-				n++
+				start = p + 1
+				m &= m - 1
 			}
-			start = p + 1
-			m &= m - 1
 		}
 	}
 	for ; i < len(line); i++ {
 		if line[i] == ' ' {
 			if i > start {
 				if n < len(dst) {
-					dst[n] = line[start:i:i]
+					dst[n] = line[start:i]
 				}
 				n++
 			}
@@ -91,7 +97,7 @@ func spaceFields(line []byte, dst [][]byte) ([][]byte, int) {
 	}
 	if len(line) > start {
 		if n < len(dst) {
-			dst[n] = line[start:len(line):len(line)]
+			dst[n] = line[start:]
 		}
 		n++
 	}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"io"
 	"net/netip"
+	"strconv"
 	"strings"
 	"testing"
 	"testing/iotest"
@@ -27,11 +28,17 @@ func FuzzParseAddr(f *testing.F) {
 }
 
 func FuzzParseUint(f *testing.F) {
-	for _, s := range []string{"0", "080", "65535", "65536", "18446744073709551616", "-5", "+5", "0x50", "1.5", "", " 1"} {
+	for _, s := range []string{"12345678", "1234567890123456789", "00000000000000000000001", "1234567:", "123456/8", "0", "080", "65535", "65536", "18446744073709551616", "-5", "+5", "0x50", "1.5", "", " 1"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
-		v, e := ParseUint([]byte(s), MaxInt64)
+		// The field sits in a larger buffer, as in a line: the word-at-a-time
+		// path must ignore the bytes after it.
+		b := append([]byte(s), "9x 12345678"...)[:len(s)]
+		v, e := ParseUint(b, MaxInt64)
+		if v2, e2 := ParseUint([]byte(s), MaxInt64); v2 != v || e2 != e {
+			t.Fatalf("ParseUint(%q) depends on the bytes after the field: %d,%v vs %d,%v", s, v, e, v2, e2)
+		}
 		digits := s != "" && strings.Trim(s, "0123456789") == ""
 		if !digits {
 			if e != NumSyntax {
@@ -48,6 +55,9 @@ func FuzzParseUint(f *testing.F) {
 		}
 		if e != NumOK {
 			t.Fatalf("ParseUint(%q) failed: %v", s, e)
+		}
+		if want, err := strconv.ParseUint(s, 10, 64); err != nil || v != want {
+			t.Fatalf("ParseUint(%q) = %d, strconv says %d (%v)", s, v, want, err)
 		}
 	})
 }

@@ -1,6 +1,7 @@
 package lex
 
 import (
+	"encoding/binary"
 	"net/netip"
 	"unsafe"
 )
@@ -17,9 +18,68 @@ const (
 // ParseUint parses ASCII digits only (leading zeros allowed) and checks the
 // value against max (FORMATS.md 2.6).
 func ParseUint(b []byte, max uint64) (uint64, NumErr) {
-	if len(b) == 0 {
+	n := len(b)
+	if n == 0 {
 		return 0, NumSyntax
 	}
+	if n > 19 {
+		return parseUintLong(b, max)
+	}
+	var v uint64
+	if n <= 8 && cap(b) >= 8 {
+		// One word holds the whole field (the bytes after it belong to the
+		// same buffer and are shifted out): left-pad with '0' digits.
+		w := *(*uint64)(unsafe.Pointer(unsafe.SliceData(b)))
+		w = w<<(8*(8-n)) | 0x3030303030303030>>(8*n)
+		var ok bool
+		if v, ok = parse8(w); !ok {
+			return 0, NumSyntax
+		}
+	} else {
+		// Up to 19 digits cannot overflow a uint64: eight digits at a
+		// time, then the rest one by one.
+		for len(b) >= 8 {
+			x, ok := parse8(binary.LittleEndian.Uint64(b))
+			if !ok {
+				return 0, NumSyntax
+			}
+			v = v*100000000 + x
+			b = b[8:]
+		}
+		for _, c := range b {
+			d := c - '0'
+			if d > 9 {
+				return 0, NumSyntax
+			}
+			v = v*10 + uint64(d)
+		}
+	}
+	if v > max {
+		return 0, NumOverflow
+	}
+	return v, NumOK
+}
+
+// parse8 converts eight ASCII digits (first digit in the lowest byte) with
+// SWAR arithmetic; ok is false unless all eight are digits.
+func parse8(v uint64) (uint64, bool) {
+	if v&0xf0f0f0f0f0f0f0f0 != 0x3030303030303030 {
+		return 0, false
+	}
+	x := v & 0x0f0f0f0f0f0f0f0f
+	if (x+0x0606060606060606)&0xf0f0f0f0f0f0f0f0 != 0 {
+		return 0, false // a nibble above 9 (':' to '?')
+	}
+	x = (x * 2561) >> 8
+	x &= 0x00ff00ff00ff00ff
+	x = (x * 6553601) >> 16
+	x &= 0x0000ffff0000ffff
+	x = (x * 42949672960001) >> 32
+	return x, true
+}
+
+// parseUintLong handles more than 19 digits (leading zeros, or overflow).
+func parseUintLong(b []byte, max uint64) (uint64, NumErr) {
 	var n uint64
 	overflow := false
 	for _, c := range b {
@@ -91,33 +151,40 @@ func String(b []byte) string {
 // the caller falls back to netip (FuzzParseAddr checks the agreement).
 func parseIPv4(b []byte) (netip.Addr, bool) {
 	var ip [4]byte
-	field, val, digits := 0, 0, 0
-	for i := 0; i < len(b); i++ {
-		c := b[i]
-		switch {
-		case c >= '0' && c <= '9':
-			if digits == 1 && val == 0 {
-				return netip.Addr{}, false // leading zero
-			}
-			val = val*10 + int(c-'0')
-			digits++
-			if val > 255 {
+	i := 0
+	for f := 0; f < 4; f++ {
+		if f > 0 {
+			if i >= len(b) || b[i] != '.' {
 				return netip.Addr{}, false
 			}
-		case c == '.':
-			if digits == 0 || field == 3 {
-				return netip.Addr{}, false
-			}
-			ip[field] = byte(val)
-			field++
-			val, digits = 0, 0
-		default:
+			i++
+		}
+		if i >= len(b) {
 			return netip.Addr{}, false
 		}
+		v := uint(b[i] - '0')
+		if v > 9 {
+			return netip.Addr{}, false
+		}
+		i++
+		if i < len(b) && b[i]-'0' <= 9 {
+			if v == 0 {
+				return netip.Addr{}, false // leading zero
+			}
+			v = v*10 + uint(b[i]-'0')
+			i++
+			if i < len(b) && b[i]-'0' <= 9 {
+				v = v*10 + uint(b[i]-'0')
+				i++
+				if v > 255 {
+					return netip.Addr{}, false
+				}
+			}
+		}
+		ip[f] = byte(v)
 	}
-	if field != 3 || digits == 0 {
+	if i != len(b) {
 		return netip.Addr{}, false
 	}
-	ip[3] = byte(val)
 	return netip.AddrFrom4(ip), true
 }
