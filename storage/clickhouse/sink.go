@@ -42,7 +42,8 @@ type Stats struct {
 	Retries  int64 // insert attempts that failed
 	Spooled  int64 // batches written to the spool
 	Replayed int64 // spooled batches stored afterwards
-	// InDoubt counts batches whose earlier insert may have been applied;
+	// InDoubt counts resolutions of batches whose earlier insert may have
+	// been applied (one per attempt);
 	// Duplicates those of them found already stored (not inserted again).
 	InDoubt    int64
 	Duplicates int64

@@ -15,6 +15,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -315,7 +316,14 @@ func (s *Server) NewDatabase(t testing.TB) string {
 // Main runs a test package against a private server: it starts one, stores
 // it in *srv, runs the tests and stops it. A server that cannot start fails
 // the package (exit status 1), it does not skip it.
+//
+// Fuzz workers (-test.fuzzworker) run without a server: fuzz targets must
+// not need one, and a server per worker would starve the machine.
 func Main(m *testing.M, srv **Server) int {
+	flag.Parse()
+	if f := flag.Lookup("test.fuzzworker"); f != nil && f.Value.String() == "true" {
+		return m.Run()
+	}
 	s, err := Start()
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "FAIL: chtest: cannot start clickhouse-server: %v\n", err)
