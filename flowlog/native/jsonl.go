@@ -29,7 +29,8 @@ type Decoder struct {
 	haveSrc bool
 	haveDst bool
 	scratch [32]byte
-	buf     []byte // unescaped strings of the fast path
+	buf     []byte                 // unescaped strings of the fast path
+	last    [attrBase + 256]string // the fast path's last string per key code
 	visit   func(key []byte, v *fastjson.Value)
 }
 

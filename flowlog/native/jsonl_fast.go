@@ -1,6 +1,8 @@
 package native
 
 import (
+	"encoding/binary"
+
 	"github.com/flowsift/flowsift/flowlog"
 	"github.com/flowsift/flowsift/flowlog/internal/jsonstream"
 	"github.com/flowsift/flowsift/flowlog/internal/lex"
@@ -41,6 +43,46 @@ var fixedKeys = [...]string{fStart: "start", fEnd: "end", fSrc: "src", fDst: "ds
 	fDport: "dport", fProto: "proto", fPackets: "packets", fBytes: "bytes", fAction: "action",
 	fDirection: "direction", fIface: "iface", fVPC: "vpc", fSubnet: "subnet", fAccount: "account",
 	fTCPFlags: "tcp_flags", fSource: "source"}
+
+// quotedKeys are the fixed keys as AppendJSON writes them, with the colon.
+var quotedKeys = func() (q [fSource + 1]string) {
+	for c := fStart; c <= fSource; c++ {
+		q[c] = `"` + fixedKeys[c] + `":`
+	}
+	return q
+}()
+
+// keyWord is a quoted key of at most 16 bytes as two masked words, so
+// that matching it costs two loads and compares.
+type keyWord struct {
+	w, m [2]uint64
+	n    uint8
+}
+
+// match reports whether b (at least 16 bytes) starts with the key.
+func (k *keyWord) match(b []byte) bool {
+	return binary.LittleEndian.Uint64(b)&k.m[0] == k.w[0] && binary.LittleEndian.Uint64(b[8:])&k.m[1] == k.w[1]
+}
+
+var keyWords = func() (kw [fSource + 1]keyWord) {
+	for c := fStart; c <= fSource; c++ {
+		q := quotedKeys[c]
+		if len(q) > 16 {
+			panic("native: fixed key longer than 16 bytes: " + q)
+		}
+		var buf, mask [16]byte
+		copy(buf[:], q)
+		for i := range q {
+			mask[i] = 0xff
+		}
+		kw[c] = keyWord{n: uint8(len(q))}
+		for h := 0; h < 2; h++ {
+			kw[c].w[h] = binary.LittleEndian.Uint64(buf[8*h:])
+			kw[c].m[h] = binary.LittleEndian.Uint64(mask[8*h:])
+		}
+	}
+	return kw
+}()
 
 // keyTab is an open-addressing table from key name to field code (a
 // map lookup by string(key) costs several times more on this path).
@@ -110,25 +152,35 @@ func (d *Decoder) DecodeLine(b []byte, rec *flowlog.Record) bool {
 	rec.Reset()
 	d.buf = d.buf[:0]
 	haveSrc, haveDst := false, false
+	next := fStart
 	i = jsonstream.SkipWS(b, i+1)
 	if i < len(b) && b[i] == '}' {
 		return false // no src: DecodeJSON reports it
 	}
 	for {
-		// Key: no escapes (an escaped key goes the slow way).
-		if i >= len(b) || b[i] != '"' {
-			return false
+		// Key: first the one AppendJSON writes next (`"start":` …), then
+		// any key without escapes (an escaped key goes the slow way).
+		var code uint16
+		if next <= fSource && len(b)-i >= 16 && keyWords[next].match(b[i:]) {
+			code = next
+			i += int(keyWords[next].n)
+			next++
+		} else {
+			if i >= len(b) || b[i] != '"' {
+				return false
+			}
+			end, esc := jsonstream.StringEnd(b, i+1)
+			if end < 0 || esc {
+				return false
+			}
+			code = lookupKey(b[i+1 : end])
+			i = jsonstream.SkipWS(b, end+1)
+			if i >= len(b) || b[i] != ':' {
+				return false
+			}
+			i++
 		}
-		end, esc := jsonstream.StringEnd(b, i+1)
-		if end < 0 || esc {
-			return false
-		}
-		key := b[i+1 : end]
-		i = jsonstream.SkipWS(b, end+1)
-		if i >= len(b) || b[i] != ':' {
-			return false
-		}
-		i = jsonstream.SkipWS(b, i+1)
+		i = jsonstream.SkipWS(b, i)
 		if i >= len(b) {
 			return false
 		}
@@ -163,7 +215,7 @@ func (d *Decoder) DecodeLine(b []byte, rec *flowlog.Record) bool {
 			}
 			kind, val, i = vNum, b[i:end], end
 		}
-		switch code := lookupKey(key); code {
+		switch code {
 		case 0:
 			// A key flowsift never prints: ignored, whatever its value.
 		case fStart, fEnd:
@@ -271,13 +323,13 @@ func (d *Decoder) fastStr(rec *flowlog.Record, code uint16, kind int, val []byte
 		rec.Source = s
 		return ok
 	case fIface:
-		rec.Iface = d.In.Bytes(val)
+		rec.Iface = d.intern(fIface, val)
 	case fVPC:
-		rec.VPC = d.In.Bytes(val)
+		rec.VPC = d.intern(fVPC, val)
 	case fSubnet:
-		rec.Subnet = d.In.Bytes(val)
+		rec.Subnet = d.intern(fSubnet, val)
 	case fAccount:
-		rec.Account = d.In.Bytes(val)
+		rec.Account = d.intern(fAccount, val)
 	default:
 		if kind == vNull {
 			return true // null: absent
@@ -290,10 +342,23 @@ func (d *Decoder) fastStr(rec *flowlog.Record, code uint16, kind int, val []byte
 			}
 			rec.SetInt(k, n)
 		} else {
-			rec.SetStr(k, d.In.Bytes(val))
+			rec.SetStr(k, d.intern(code, val))
 		}
 	}
 	return true
+}
+
+// intern is In.Bytes behind a one-entry cache per key: most keys repeat
+// the previous line's value (account, VPC, region, version …).
+func (d *Decoder) intern(code uint16, val []byte) string {
+	if int(code) < len(d.last) && d.last[code] == string(val) {
+		return d.last[code]
+	}
+	s := d.In.Bytes(val)
+	if int(code) < len(d.last) {
+		d.last[code] = s
+	}
+	return s
 }
 
 // fastInt is Decoder.int for a value that parsed: null is 0; a number

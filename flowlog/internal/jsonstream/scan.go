@@ -16,6 +16,13 @@ import (
 // SkipWS returns the index of the first byte at or after i that is not
 // JSON whitespace (space, tab, CR, LF: fastjson's set).
 func SkipWS(b []byte, i int) int {
+	if i < len(b) && b[i] > ' ' {
+		return i // the common case, inlined
+	}
+	return skipWS(b, i)
+}
+
+func skipWS(b []byte, i int) int {
 	for i < len(b) {
 		switch b[i] {
 		case ' ', '\t', '\n', '\r':
