@@ -19,16 +19,22 @@ type LineParser struct {
 	In     *flowlog.Interner
 	Source flowlog.Source
 
-	toks [maxFields][]byte
-	ints [maxFields]int64 // parsed optional integers, by line position
-	line [][]byte         // tokens of the line being parsed
-	last [numCore]string  // last interned value per core string field
+	spans [maxFields]lex.Span
+	ints  [maxFields]int64 // parsed optional integers, by line position
+	line  []byte           // the line being parsed
+	last  [numCore]string  // last interned value per core string field
+}
+
+// at returns the token at line position s.
+func (p *LineParser) at(s int16) []byte {
+	sp := p.spans[s]
+	return p.line[sp.Lo:sp.Hi]
 }
 
 // tok returns the token of field id, or nil when the format lacks it.
 func (p *LineParser) tok(id fieldID) []byte {
 	if s := p.Format.core[id]; s >= 0 {
-		return p.line[s]
+		return p.at(s)
 	}
 	return nil
 }
@@ -61,12 +67,12 @@ func (p *LineParser) numField(pos int64, name string, b []byte, max uint64, over
 // (malformed) or counted (NODATA/SKIPDATA).
 func (p *LineParser) Parse(line []byte, pos int64, rec *flowlog.Record) bool {
 	f := p.Format
-	toks, n := lex.Fields(line, p.toks[:0:maxFields])
+	n := lex.Spans(line, p.spans[:])
 	if n != len(f.fields) {
 		p.Tally.Badf(pos, flowlog.KindFieldCount, "%d fields, the format has %d", n, len(f.fields))
 		return false
 	}
-	p.line = toks
+	p.line = line
 	// (2) NODATA / SKIPDATA: counted, nothing else validated.
 	status := p.tok(fLogStatus)
 	if len(status) == 6 && string(status) == "NODATA" {
@@ -114,12 +120,12 @@ func (p *LineParser) Parse(line []byte, pos int64, rec *flowlog.Record) bool {
 	}
 	// Optional integers: packets-lost-* (int64), then version, tcp-flags, traffic-path (int32).
 	for _, i := range f.int64s {
-		if p.ints[i], ok = p.numField(pos, fieldDefs[f.fields[i]].name, toks[i], lex.MaxInt64, flowlog.KindBadNumber); !ok {
+		if p.ints[i], ok = p.numField(pos, fieldDefs[f.fields[i]].name, p.at(i), lex.MaxInt64, flowlog.KindBadNumber); !ok {
 			return false
 		}
 	}
 	if s := f.slot[fVersion]; s >= 0 {
-		if p.ints[s], ok = p.numField(pos, "version", toks[s], lex.MaxInt32, flowlog.KindBadNumber); !ok {
+		if p.ints[s], ok = p.numField(pos, "version", p.at(s), lex.MaxInt32, flowlog.KindBadNumber); !ok {
 			return false
 		}
 	}
@@ -128,7 +134,7 @@ func (p *LineParser) Parse(line []byte, pos int64, rec *flowlog.Record) bool {
 	}
 	rec.TCPFlags = int32(v)
 	if s := f.slot[fTrafficPath]; s >= 0 {
-		if p.ints[s], ok = p.numField(pos, "traffic-path", toks[s], lex.MaxInt32, flowlog.KindBadNumber); !ok {
+		if p.ints[s], ok = p.numField(pos, "traffic-path", p.at(s), lex.MaxInt32, flowlog.KindBadNumber); !ok {
 			return false
 		}
 	}
@@ -148,7 +154,7 @@ func (p *LineParser) Parse(line []byte, pos int64, rec *flowlog.Record) bool {
 	rec.Subnet = p.coreStr(fSubnetID)
 	for _, id := range f.attrs {
 		s := f.slot[id]
-		b := toks[s]
+		b := p.at(s)
 		if isDash(b) {
 			continue
 		}

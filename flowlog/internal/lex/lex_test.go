@@ -77,6 +77,15 @@ func FuzzFields(f *testing.F) {
 				t.Fatalf("Fields(%q)[%d] = %q, want %q", s, i, got[i], want[i])
 			}
 		}
+		var spans [8]Span
+		if m := Spans([]byte(s), spans[:]); m != n {
+			t.Fatalf("Spans(%q) counted %d, Fields %d", s, m, n)
+		}
+		for i := range got {
+			if sp := spans[i]; s[sp.Lo:sp.Hi] != want[i] {
+				t.Fatalf("Spans(%q)[%d] = %q, want %q", s, i, s[sp.Lo:sp.Hi], want[i])
+			}
+		}
 	})
 }
 
