@@ -23,6 +23,9 @@ type LineParser struct {
 	ints  [maxFields]int64 // parsed optional integers, by line position
 	line  []byte           // the line being parsed
 	last  [numCore]string  // last interned value per core string field
+	// lastAttr is the last interned value per line position (optional
+	// string fields). Reset with the format (positions change meaning).
+	lastAttr [maxFields]string
 }
 
 // at returns the token at line position s.
@@ -161,10 +164,27 @@ func (p *LineParser) Parse(line []byte, pos int64, rec *flowlog.Record) bool {
 		d := &fieldDefs[id]
 		switch d.kind {
 		case kStr:
-			rec.Attrs = append(rec.Attrs, flowlog.Attr{Key: d.attr, Str: p.In.Bytes(b)})
+			// Most optional strings (type, region, az-id, service names)
+			// repeat from line to line: check the previous value first.
+			str := p.lastAttr[s]
+			if str != string(b) {
+				str = p.In.Bytes(b)
+				p.lastAttr[s] = str
+			}
+			rec.Attrs = append(rec.Attrs, flowlog.Attr{Key: d.attr, Str: str})
 		case kInt32, kInt64:
 			rec.Attrs = append(rec.Attrs, flowlog.Attr{Key: d.attr, Int: p.ints[s]})
 		case kPktAddr:
+			// pkt-srcaddr/pkt-dstaddr mostly repeat srcaddr/dstaddr, which
+			// are valid dotted quads or canonicalized below.
+			if src := p.tok(fSrcAddr); string(b) == string(src) && rec.Src.Is4() {
+				rec.Attrs = append(rec.Attrs, flowlog.Attr{Key: d.attr, Str: p.In.Bytes(b)})
+				continue
+			}
+			if dst := p.tok(fDstAddr); string(b) == string(dst) && rec.Dst.Is4() {
+				rec.Attrs = append(rec.Attrs, flowlog.Attr{Key: d.attr, Str: p.In.Bytes(b)})
+				continue
+			}
 			a, ok := lex.ParseAddr(b)
 			if !ok {
 				p.Tally.BadPktIP++ // not validated (FORMATS.md 3.4): key left out, counted
