@@ -103,6 +103,8 @@ func runAnalyze(e *env, args []string) int {
 	format := fs.String("format", "", "output format: table, json or markdown for the summary (default table);\njsonl, json, csv, table or markdown with --per-flow (default jsonl)")
 	failOn := fs.StringSlice("fail-on", nil, "exit with status 1 when any record has one of these findings\n(unknown-interface, violation, unexpected-reject, exposure, default-deny, implicit-allow)")
 	top := fs.Int("top", 10, "worst offenders listed per finding in the summary")
+	store := fs.String("store", "", "also store records, verdicts and findings in ClickHouse:\nclickhouse://USER@HOST:PORT/DB (password from $CLICKHOUSE_PASSWORD or --password-file,\nnever in the URL); the schema is created or upgraded on first use")
+	pwFile := fs.String("password-file", "", "file whose first line is the ClickHouse password (default: $CLICKHOUSE_PASSWORD)")
 	if done, st := parseFlags(e, fs, analyzeHelp, args); done {
 		return st
 	}
@@ -156,6 +158,12 @@ func runAnalyze(e *env, args []string) int {
 	}
 	results := make([]verdict.Result, len(recs))
 	eng.JudgeAll(recs, results)
+
+	if *store != "" {
+		if st := storeResults(e, *store, *pwFile, *policies, recs, results); st != exitOK {
+			return st
+		}
+	}
 
 	failed := false
 	tally := verdict.NewSummary()

@@ -47,6 +47,7 @@ func commands() []command {
 		{"flows", "read flow logs and captures, print normalized flow records", runFlows},
 		{"analyze", "judge flow records against security groups, network ACLs and IP filters", runAnalyze},
 		{"policy", "show and lint policies (configuration only, no traffic)", runPolicy},
+		{"db", "create or upgrade the ClickHouse schema (db migrate)", runDB},
 		{"version", "print the version", runVersion},
 	}
 }
