@@ -15,8 +15,12 @@ build:
 demo: build
 	@scripts/demo.sh $(BIN)
 
-# Everything: unit, golden, sample, fuzz-seed and integration tests.
+# Everything: unit, golden, sample, fuzz-seed and integration tests. The
+# integration tests start their own throwaway clickhouse-server (Debian's
+# package, installed here when missing).
+TEST_DEPS := clickhouse-server clickhouse-client
 test:
+	@scripts/install-deps.sh $(TEST_DEPS)
 	$(GO) test -count=1 $(PKGS)
 
 # Hot-path benchmarks side by side with their baselines (see scripts/bench.sh).
