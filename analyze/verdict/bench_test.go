@@ -35,6 +35,7 @@ func BenchmarkEvaluate(b *testing.B) {
 			}
 			var res Result
 			runLoop(b, func(i int) { eng.Evaluate(&recs[i&(len(recs)-1)], reps[i&(len(recs)-1)], &res) })
+			b.ReportMetric(eng.comp.footprint(), "B/chain")
 		})
 	}
 }

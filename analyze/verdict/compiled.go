@@ -5,6 +5,7 @@ import (
 	"net/netip"
 	"slices"
 	"sort"
+	"unsafe"
 
 	"github.com/flowsift/flowsift/analyze/policy"
 )
@@ -690,4 +691,32 @@ func (cc *cchain) evalInto(q *policy.Query, lr *LayerResult) {
 		return
 	}
 	lr.Action, lr.ID, lr.Rule, lr.Reason = a, id, rule, ""
+}
+
+// footprint is the size in bytes of the chain's lookup tables (what a
+// lookup may touch; the rules themselves are not counted).
+func (cc *cchain) footprint() int {
+	n := len(cc.v4.starts)*4 + len(cc.v4.vals)*int(unsafe.Sizeof(leafRef{}))
+	for _, l := range cc.v4.levels {
+		n += len(l) * 4
+	}
+	n += len(cc.v6.starts)*16 + len(cc.v6.vals)*int(unsafe.Sizeof(leafRef{}))
+	n += len(cc.nodes)*int(unsafe.Sizeof(cnode{})) + len(cc.steps)*int(unsafe.Sizeof(step{}))
+	n += len(cc.cplx)*4 + len(cc.global)*4 + len(cc.rules)*int(unsafe.Sizeof(crule{}))
+	return n
+}
+
+// footprint is the mean footprint of the compiled chains.
+func (c *compiled) footprint() float64 {
+	n, k := 0, 0
+	for _, l := range c.layers {
+		for _, ch := range []*cchain{l.in, l.out} {
+			n += ch.footprint()
+			k++
+		}
+	}
+	if k == 0 {
+		return 0
+	}
+	return float64(n) / float64(k)
 }
