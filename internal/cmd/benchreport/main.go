@@ -14,7 +14,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
-	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -106,8 +105,34 @@ func main() {
 		if g := goals[r.name]; g > 0 && base != "goal" {
 			goal = fmt.Sprintf("  (goal %s: %.2fx)", human(g), rate/g)
 		}
-		fmt.Printf("%-34s %14s %14s  %-34s %14s %8s%s\n", r.name, human(rate)+" "+short(unit), allocs, base, human(baseRate), ratio, goal)
+		cpu := ""
+		if c := r.metrics["cpu-"+unit]; c > 0 {
+			cpu = fmt.Sprintf("  [%s per CPU-second]", human(c))
+		}
+		fmt.Printf("%-34s %14s %14s  %-34s %14s %8s%s%s\n", r.name, human(rate)+" "+short(unit), allocs, base, human(baseRate), ratio, goal, cpu)
 	}
+	gzipSplit(byName)
+}
+
+// gzipSplit says how the gzip benchmark's time divides between inflating
+// (BenchmarkGunzip, klauspost/compress) and parsing (BenchmarkReadAWSText on
+// the same records), per record and per CPU-second.
+func gzipSplit(byName map[string]result) {
+	gz, ok1 := byName["BenchmarkReadAWSTextGzip"]
+	inflate, ok2 := byName["BenchmarkGunzip"]
+	parse, ok3 := byName["BenchmarkReadAWSText"]
+	if !ok1 || !ok2 || !ok3 {
+		return
+	}
+	ns := func(r result, metric string) float64 {
+		if v := r.metrics[metric]; v > 0 {
+			return 1e9 / v
+		}
+		return 0
+	}
+	fmt.Printf("\ngzip split (ns per record of CPU): inflate %.0f + parse %.0f = %.0f sequential; end to end %.0f wall, %.0f CPU (inflate runs one goroutine ahead)\n",
+		ns(inflate, "cpu-records/s"), ns(parse, "cpu-records/s"), ns(inflate, "cpu-records/s")+ns(parse, "cpu-records/s"),
+		ns(gz, "records/s"), ns(gz, "cpu-records/s"))
 }
 
 func (r result) rate() (float64, string) {
@@ -185,5 +210,3 @@ func human(v float64) string {
 	}
 	return strconv.FormatFloat(v, 'f', 1, 64)
 }
-
-func init() { _ = sort.Strings }
