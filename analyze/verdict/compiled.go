@@ -1,6 +1,7 @@
 package verdict
 
 import (
+	"encoding/binary"
 	"math"
 	"net/netip"
 	"slices"
@@ -21,9 +22,13 @@ import (
 // node holds
 //
 //   - a step function over the (protocol, destination port) key space
-//     (protoKey) giving the lowest-order "simple" rule — one whose only
-//     conditions are protocol, destination ports and the remote prefix —
-//     of the node and, when the node is complete, of all enclosing nodes;
+//     (protoKey) giving, per key, the lowest-order "simple" rule — one
+//     whose only conditions are protocol, destination ports and the
+//     remote prefix — that matches with certainty, and the lowest-order
+//     undecidable simple allow and deny, over the node and, when the node
+//     is complete, all enclosing nodes (one function with triple values,
+//     so a node costs one search; functions are stored once per distinct
+//     content and shared by every node that has them);
 //   - the orders of its "complex" rules (local address, source ports, ICMP
 //     type or code, undecidable parts), matched with Rule.Match, again
 //     merged with the enclosing nodes' when complete;
@@ -67,39 +72,64 @@ type cchain struct {
 	v4    index4[leafRef]
 	v6    index6[leafRef]
 	nodes []cnode
-	// steps holds every node's step functions by offset; offset 0 is the
-	// shared empty function (noRule everywhere).
-	steps  []step
+	// The step functions of every node, interned by content: skeys holds
+	// the run starts and svals the values, in parallel. Functions of at
+	// most 16 runs never straddle a 64-byte block of skeys, so a lookup
+	// reads one line of keys and one of values. Offset 0 is the constant
+	// function (noRule everywhere).
+	skeys  []uint32
+	svals  []sval
 	cplx   []int32 // every node's complex orders, by offset
 	global []int32 // orders of global rules, ascending
 }
 
-// A node's lists: yes (certain matches), maybe-allow and maybe-deny step
-// functions, complex rule orders.
+// sval is the value of a node's step function at one run: the lowest order
+// of a certain match, of an undecidable allow and of an undecidable deny.
+type sval struct{ yes, mAllow, mDeny int32 }
+
+var noMatch = sval{noRule, noRule, noRule}
+
+// A node's build-time lists: yes (certain matches), maybe-allow and
+// maybe-deny step functions.
 const (
 	lYes = iota
 	lMaybeAllow
 	lMaybeDeny
-	lComplex
 	nLists
 )
 
 type span struct{ off, n uint32 }
 
 // leafRef is what the address index gives for an elementary interval: the
-// certain-match step function of its deepest node, and the node itself
-// when that has more to consult (maybes, complex rules, an enclosing node),
-// else -1.
+// step function of its deepest node, and the node itself when that has
+// more to consult (complex rules, an enclosing node), else -1.
 type leafRef struct {
-	yes  span
+	fn   span
 	node int32
 }
 
 var noLeaf = leafRef{span{0, 1}, -1}
 
 type cnode struct {
-	l    [nLists]span
+	fn   span  // step function (into skeys/svals)
+	cplx span  // complex orders (into cplx)
 	next int32 // -1: the lists cover every enclosing prefix; else go on there
+}
+
+// bnode is a node while compiling: its lists (a child that is not merged
+// shares nothing; a merged child owns the composition).
+type bnode struct {
+	l    [nLists][]step
+	cplx []int32
+	next int32
+}
+
+// chainBuilder holds the compile-time state of one chain.
+type chainBuilder struct {
+	cc       *cchain
+	nodes    []bnode
+	interned map[string]span
+	keyBuf   []byte
 }
 
 func compile(set *policy.Set) *compiled {
@@ -333,6 +363,7 @@ type pnode struct {
 
 func compileChain(c *policy.Chain) *cchain {
 	cc := &cchain{c: c, rules: make([]crule, len(c.Rules))}
+	cb := &chainBuilder{cc: cc, interned: map[string]span{}}
 	var fam [2][]pnode // IPv4, IPv6
 	for i, r := range c.Rules {
 		cc.rules[i] = crule{id: r.ID, rule: r, action: r.Action, reason: maybeReason(r)}
@@ -352,33 +383,57 @@ func compileChain(c *policy.Chain) *cchain {
 			fam[f] = append(fam[f], pnode{lo: lo, hi: hi, bits: p.Bits(), orders: []int32{int32(i)}})
 		}
 	}
-	cc.steps = append(cc.steps, step{0, noRule})
+	cb.addFn([]uint32{0}, []sval{noMatch}) // offset 0: the constant function
 	budget := 1 << 16
 	for f := range fam {
 		budget += 8 * len(fam[f])
 	}
+	var starts [2][]u128
+	var leaves [2][]int32
 	for f := range fam {
-		starts, nodes := cc.buildFamily(fam[f], f == 0, &budget)
-		vals := make([]leafRef, len(nodes))
-		for i, n := range nodes {
+		starts[f], leaves[f] = cb.buildFamily(fam[f], f == 0, &budget)
+	}
+	cc.nodes = make([]cnode, len(cb.nodes))
+	for i := range cb.nodes {
+		bn := &cb.nodes[i]
+		cc.nodes[i] = cnode{fn: cb.fn(bn), cplx: cb.addOrders(bn.cplx), next: bn.next}
+	}
+	cb.nodes = nil
+	cc.skeys = alignedKeys(cc.skeys)
+	for f := range fam {
+		vals := make([]leafRef, len(leaves[f]))
+		for i, n := range leaves[f] {
 			vals[i] = cc.leafRef(n)
 		}
 		if f == 0 {
-			s4 := make([]uint32, len(starts))
-			for i, s := range starts {
+			s4 := make([]uint32, len(starts[f]))
+			for i, s := range starts[f] {
 				s4[i] = uint32(s.lo)
 			}
 			cc.v4 = newIndex4(s4, vals)
 		} else {
-			cc.v6 = index6[leafRef]{starts: starts, vals: vals}
+			cc.v6 = index6[leafRef]{starts: starts[f], vals: vals}
 		}
 	}
 	return cc
 }
 
+// alignedKeys returns a copy of k whose first element is 64-byte aligned,
+// so the 16-key blocks addFn lays out are cache lines.
+func alignedKeys(k []uint32) []uint32 {
+	buf := make([]uint32, len(k)+16)
+	skip := 0
+	if a := uintptr(unsafe.Pointer(&buf[0])) % 64; a != 0 {
+		skip = int(64-a) / 4
+	}
+	out := buf[skip : skip+len(k) : skip+len(k)]
+	copy(out, k)
+	return out
+}
+
 // buildFamily turns the prefixes of one family into nodes and returns the
 // elementary intervals (start, deepest node or -1).
-func (cc *cchain) buildFamily(items []pnode, v4 bool, budget *int) ([]u128, []int32) {
+func (cb *chainBuilder) buildFamily(items []pnode, v4 bool, budget *int) ([]u128, []int32) {
 	sort.Slice(items, func(i, j int) bool {
 		a, b := &items[i], &items[j]
 		if a.lo != b.lo {
@@ -415,7 +470,7 @@ func (cc *cchain) buildFamily(items []pnode, v4 bool, budget *int) ([]u128, []in
 		starts, vals = append(starts, s), append(vals, v)
 	}
 	emit(u128{}, -1)
-	base := int32(len(cc.nodes))
+	base := int32(len(cb.nodes))
 	// Sweep: the stack holds the open prefixes, innermost on top; pos is
 	// the first address not yet labelled.
 	var stack []int
@@ -463,13 +518,14 @@ func (cc *cchain) buildFamily(items []pnode, v4 bool, budget *int) ([]u128, []in
 	}
 	// Nodes, parents first (the sort puts a prefix before those it holds).
 	for i := range ps {
-		cc.nodes = append(cc.nodes, cc.node(&ps[i], base, budget))
+		cb.nodes = append(cb.nodes, cb.node(&ps[i], base, budget))
 	}
 	return starts, vals
 }
 
-// node builds the lookup node of p; its parent's node already exists.
-func (cc *cchain) node(p *pnode, base int32, budget *int) cnode {
+// node builds the build-time node of p; its parent's node already exists.
+func (cb *chainBuilder) node(p *pnode, base int32, budget *int) bnode {
+	cc := cb.cc
 	slices.Sort(p.orders)
 	p.orders = slices.Compact(p.orders)
 	var yes, maybeA, maybeD [][2]uint32
@@ -506,42 +562,40 @@ func (cc *cchain) node(p *pnode, base int32, budget *int) cnode {
 		ownN += len(st)
 	}
 	if ownN == 0 && p.parent >= 0 {
-		return cc.nodes[base+int32(p.parent)] // same answers as the enclosing prefix
+		return cb.nodes[base+int32(p.parent)] // same answers as the enclosing prefix
 	}
-	var par *cnode
+	var par *bnode
 	if p.parent >= 0 {
-		par = &cc.nodes[base+int32(p.parent)]
+		par = &cb.nodes[base+int32(p.parent)]
 	}
-	n := cnode{next: -1}
+	n := bnode{next: -1}
 	if par != nil && par.next < 0 && !splitNodes {
 		// Try to make the node complete by merging the parent's lists in.
-		var merged [nLists - 1][]step
+		var merged [nLists][]step
 		cost := 0
 		for l := range merged {
 			if len(own[l]) > 0 {
-				ps := par.l[l]
-				merged[l] = compose(cc.steps[ps.off:ps.off+ps.n], own[l])
+				merged[l] = compose(par.l[l], own[l])
 				cost += len(merged[l])
 			}
 		}
 		var mc []int32
 		if len(complex) > 0 {
-			pc := par.l[lComplex]
-			mc = mergeOrders(cc.cplx[pc.off:pc.off+pc.n], complex)
+			mc = mergeOrders(par.cplx, complex)
 			cost += len(mc)
 		}
 		if free := 4*ownN + 16; cost <= free || cost-free <= *budget {
 			if cost > free {
 				*budget -= cost - free
 			}
-			n.l = par.l
+			n.l, n.cplx = par.l, par.cplx
 			for l := range merged {
 				if len(own[l]) > 0 {
-					n.l[l] = cc.addSteps(merged[l])
+					n.l[l] = merged[l]
 				}
 			}
 			if len(complex) > 0 {
-				n.l[lComplex] = cc.addOrders(mc)
+				n.cplx = mc
 			}
 			return n
 		}
@@ -549,23 +603,84 @@ func (cc *cchain) node(p *pnode, base int32, budget *int) cnode {
 	if par != nil {
 		n.next = base + int32(p.parent)
 	}
-	for l := range nLists - 1 {
-		n.l[l] = cc.addSteps(own[l])
-	}
-	n.l[lComplex] = cc.addOrders(complex)
+	n.l, n.cplx = own, complex
 	return n
 }
 
-func (cc *cchain) addSteps(s []step) span {
-	if len(s) == 0 {
-		return span{0, 1} // the shared empty function
+// fn interns the step function of bn: its three lists as one function
+// whose value at each key is the triple of their values.
+func (cb *chainBuilder) fn(bn *bnode) span {
+	var keys []uint32
+	var vals []sval
+	var i [nLists]int
+	v := noMatch
+	for {
+		s := uint32(keySpace) // the next start of any list
+		for l := range nLists {
+			if i[l] < len(bn.l[l]) {
+				s = min(s, bn.l[l][i[l]].start)
+			}
+		}
+		if s == keySpace {
+			break
+		}
+		for l := range nLists {
+			if i[l] < len(bn.l[l]) && bn.l[l][i[l]].start == s {
+				f := bn.l[l][i[l]].first
+				switch l {
+				case lYes:
+					v.yes = f
+				case lMaybeAllow:
+					v.mAllow = f
+				default:
+					v.mDeny = f
+				}
+				i[l]++
+			}
+		}
+		if n := len(vals); n == 0 && s != 0 { // lists start at 0; be safe
+			keys, vals = append(keys, 0), append(vals, noMatch)
+		}
+		if n := len(vals); n > 0 && vals[n-1] == v {
+			continue
+		}
+		keys, vals = append(keys, s), append(vals, v)
 	}
-	off := uint32(len(cc.steps))
-	cc.steps = append(cc.steps, s...)
-	return span{off, uint32(len(s))}
+	if len(keys) == 0 {
+		return span{0, 1}
+	}
+	return cb.addFn(keys, vals)
 }
 
-func (cc *cchain) addOrders(o []int32) span {
+// addFn stores a step function once per distinct content.
+func (cb *chainBuilder) addFn(keys []uint32, vals []sval) span {
+	b := cb.keyBuf[:0]
+	for i, k := range keys {
+		b = binary.LittleEndian.AppendUint32(b, k)
+		b = binary.LittleEndian.AppendUint32(b, uint32(vals[i].yes))
+		b = binary.LittleEndian.AppendUint32(b, uint32(vals[i].mAllow))
+		b = binary.LittleEndian.AppendUint32(b, uint32(vals[i].mDeny))
+	}
+	cb.keyBuf = b
+	if sp, ok := cb.interned[string(b)]; ok {
+		return sp
+	}
+	cc := cb.cc
+	n := len(keys)
+	if off := len(cc.skeys); n > 1 && (off%16+n > 16 || n > 16) && off%16 != 0 {
+		pad := 16 - off%16 // start a new 64-byte block
+		for range pad {
+			cc.skeys, cc.svals = append(cc.skeys, 0), append(cc.svals, noMatch)
+		}
+	}
+	sp := span{uint32(len(cc.skeys)), uint32(n)}
+	cc.skeys, cc.svals = append(cc.skeys, keys...), append(cc.svals, vals...)
+	cb.interned[string(b)] = sp
+	return sp
+}
+
+func (cb *chainBuilder) addOrders(o []int32) span {
+	cc := cb.cc
 	off := uint32(len(cc.cplx))
 	cc.cplx = append(cc.cplx, o...)
 	return span{off, uint32(len(o))}
@@ -576,9 +691,9 @@ func (cc *cchain) leafRef(n int32) leafRef {
 		return noLeaf
 	}
 	nd := &cc.nodes[n]
-	lr := leafRef{nd.l[lYes], n}
-	if nd.next < 0 && nd.l[lMaybeAllow].off == 0 && nd.l[lMaybeDeny].off == 0 && nd.l[lComplex].n == 0 {
-		lr.node = -1 // the certain matches say it all
+	lr := leafRef{nd.fn, n}
+	if nd.next < 0 && nd.cplx.n == 0 {
+		lr.node = -1 // the step function says it all
 	}
 	return lr
 }
@@ -595,11 +710,12 @@ func (cc *cchain) leaf(a netip.Addr) leafRef {
 	return noLeaf
 }
 
-func (cc *cchain) lookup(sp span, k uint32) int32 {
+// lookup returns the value of step function sp at key k.
+func (cc *cchain) lookup(sp span, k uint32) sval {
 	if sp.n == 1 {
-		return cc.steps[sp.off].first
+		return cc.svals[sp.off]
 	}
-	return lookupSteps(cc.steps[sp.off:sp.off+sp.n], k)
+	return cc.svals[int(sp.off)+searchBlock(cc.skeys[sp.off:sp.off+sp.n], k)]
 }
 
 // eval is evalInto returning an outcome (tests compare it with EvalChain).
@@ -611,20 +727,16 @@ func (cc *cchain) eval(q *policy.Query) outcome {
 
 // evalInto sets lr's Action, ID, Rule and Reason: EvalChain's answer.
 func (cc *cchain) evalInto(q *policy.Query, lr *LayerResult) {
-	best := int32(noRule)
-	mAllow, mDeny := int32(noRule), int32(noRule)
 	ref := cc.leaf(q.Remote)
 	key := protoKey(q)
-	best = cc.lookup(ref.yes, key)
+	v := cc.lookup(ref.fn, key)
+	best, mAllow, mDeny := v.yes, v.mAllow, v.mDeny
 	leaf := ref.node
-	for n := leaf; n >= 0; {
-		nd := &cc.nodes[n]
-		if n != leaf {
-			best = min(best, cc.lookup(nd.l[lYes], key))
+	if leaf >= 0 {
+		for n := cc.nodes[leaf].next; n >= 0; n = cc.nodes[n].next {
+			v := cc.lookup(cc.nodes[n].fn, key)
+			best, mAllow, mDeny = min(best, v.yes), min(mAllow, v.mAllow), min(mDeny, v.mDeny)
 		}
-		mAllow = min(mAllow, cc.lookup(nd.l[lMaybeAllow], key))
-		mDeny = min(mDeny, cc.lookup(nd.l[lMaybeDeny], key))
-		n = nd.next
 	}
 	// The lowest-order maybe gives the reason; whether maybes of each
 	// action precede the deciding rule settles the chain (EvalChain).
@@ -633,39 +745,39 @@ func (cc *cchain) evalInto(q *policy.Query, lr *LayerResult) {
 	if mFirst < best {
 		mReason = cc.rules[mFirst].reason
 	}
-	consider := func(o int32) { // o < best
-		r := cc.rules[o].rule
-		m, why := r.Match(q)
-		switch m {
-		case policy.Yes:
-			best = o
-		case policy.Maybe:
-			if cc.rules[o].action == policy.Allow {
-				mAllow = min(mAllow, o)
-			} else {
-				mDeny = min(mDeny, o)
-			}
-			if o < mFirst {
-				mFirst, mReason = o, why
+	if leaf >= 0 || len(cc.global) > 0 {
+		consider := func(o int32) { // o < best
+			r := cc.rules[o].rule
+			m, why := r.Match(q)
+			switch m {
+			case policy.Yes:
+				best = o
+			case policy.Maybe:
+				if cc.rules[o].action == policy.Allow {
+					mAllow = min(mAllow, o)
+				} else {
+					mDeny = min(mDeny, o)
+				}
+				if o < mFirst {
+					mFirst, mReason = o, why
+				}
 			}
 		}
-	}
-	for n := leaf; n >= 0; {
-		nd := &cc.nodes[n]
-		sp := nd.l[lComplex]
-		for _, o := range cc.cplx[sp.off : sp.off+sp.n] {
+		for n := leaf; n >= 0; n = cc.nodes[n].next {
+			sp := cc.nodes[n].cplx
+			for _, o := range cc.cplx[sp.off : sp.off+sp.n] {
+				if o >= best {
+					break
+				}
+				consider(o)
+			}
+		}
+		for _, o := range cc.global {
 			if o >= best {
 				break
 			}
 			consider(o)
 		}
-		n = nd.next
-	}
-	for _, o := range cc.global {
-		if o >= best {
-			break
-		}
-		consider(o)
 	}
 	maybeAllow, maybeDeny := mAllow < best, mDeny < best
 	reason := ""
@@ -701,7 +813,7 @@ func (cc *cchain) footprint() int {
 		n += len(l) * 4
 	}
 	n += len(cc.v6.starts)*16 + len(cc.v6.vals)*int(unsafe.Sizeof(leafRef{}))
-	n += len(cc.nodes)*int(unsafe.Sizeof(cnode{})) + len(cc.steps)*int(unsafe.Sizeof(step{}))
+	n += len(cc.nodes)*int(unsafe.Sizeof(cnode{})) + len(cc.skeys)*4 + len(cc.svals)*int(unsafe.Sizeof(sval{}))
 	n += len(cc.cplx)*4 + len(cc.global)*4 + len(cc.rules)*int(unsafe.Sizeof(crule{}))
 	return n
 }

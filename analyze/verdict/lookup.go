@@ -144,20 +144,11 @@ func (ix *index6[V]) find(k u128) V {
 	return ix.vals[lo]
 }
 
-// A step is one run of a step function over the key space of protoKey:
-// from start up to the next step's start the value is first.
+// A step is one run of a step function over the key space of protoKey
+// while compiling: from start up to the next step's start the value is
+// first. Compiled chains store the functions as parallel key and value
+// arrays (cchain.skeys, cchain.svals).
 type step struct {
 	start uint32
 	first int32
-}
-
-// lookupSteps returns the value at k; t[0].start is 0.
-func lookupSteps(t []step, k uint32) int32 {
-	lo, n := 0, len(t)
-	for n > 1 {
-		half := n >> 1
-		lo += half & leMask(t[lo+half].start, k)
-		n -= half
-	}
-	return t[lo].first
 }
