@@ -126,7 +126,7 @@ func walk(dir string) []Input {
 			return a < b
 		})
 		for _, n := range names {
-			p := filepath.Join(d, n)
+			p := joinAsGiven(d, n)
 			if isDir[n] {
 				visit(p)
 				continue
@@ -144,4 +144,14 @@ func walk(dir string) []Input {
 	}
 	visit(dir)
 	return out
+}
+
+// joinAsGiven appends a name below a directory without cleaning the
+// directory part: reports name the argument as given (FORMATS.md 2.1), so
+// "./logs" walks to "./logs/a.log", not "logs/a.log".
+func joinAsGiven(dir, name string) string {
+	if strings.HasSuffix(dir, "/") {
+		return dir + name
+	}
+	return dir + "/" + name
 }
