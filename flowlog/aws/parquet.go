@@ -1,9 +1,11 @@
 package aws
 
 import (
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
+	"math/bits"
 	"net/netip"
 	"strings"
 	"unsafe"
@@ -19,7 +21,7 @@ import (
 
 // ParquetBatchRows is how many rows the Parquet reader decodes per column
 // batch: memory stays bounded whatever the size of a row group.
-const ParquetBatchRows = 4 << 10
+const ParquetBatchRows = 2 << 10
 
 // MaxParquetAlloc bounds one allocation made while decoding a Parquet file.
 // A corrupt page header can claim gigabytes; past this limit the file is
@@ -143,9 +145,26 @@ const (
 	cBad                     // a string that does not parse (number or address)
 )
 
+// pqEnt is one decoded cell value.
+type pqEnt struct {
+	st  cellState
+	iv  int64      // roleInt: the value (cOK, cNeg, cOver)
+	raw []byte     // string columns: the text
+	s   string     // roleStr, rolePktAddr: the interned text
+	a   netip.Addr // roleAddr
+}
+
 // pqCol is one column of a known field and the current batch of its
 // values, decoded column by column into per-row cells; rows are then
 // validated in field order (parseRow).
+//
+// Pages are decoded here (PLAIN and dictionary encodings, RLE definition
+// levels, data pages v1 and v2) from Arrow's decompressed pages. Each
+// dictionary entry is parsed, checked and interned once per column chunk,
+// into compact per-column arrays, and rows copy their cell from there (a
+// gather, column by column). A column chunk whose metadata lists another
+// encoding (DELTA_*, BYTE_STREAM_SPLIT, ...) is read through Arrow's column
+// reader instead.
 type pqCol struct {
 	id       fieldID
 	name     string // column name, used in reports
@@ -158,18 +177,41 @@ type pqCol struct {
 	max      uint64       // roleInt: the field's limit
 	over     flowlog.Kind // roleInt: the kind of a value above max
 
+	// Per row of the batch.
+	st  []cellState
+	iv  []int64      // roleInt: the value (cOK, cNeg, cOver)
+	raw [][]byte     // roleRaw: the text; roleInt and roleAddr: only when cBad
+	sv  []string     // roleStr, rolePktAddr: the interned text
+	av  []netip.Addr // roleAddr
+
+	// The dictionary of the current chunk, by index.
+	dSt  []cellState
+	dIv  []int64
+	dRaw [][]byte
+	dSv  []string
+	dAv  []netip.Addr
+
+	// Page decoding.
+	pr      file.PageReader
+	hasDict bool   // the chunk's dictionary page was read
+	ndict   int    // dictionary entries
+	pages   int    // data pages read in this chunk
+	left    int    // rows of the current data page not yet decoded
+	dict    bool   // the current page's values are dictionary indices
+	dl      rleDec // definition levels of the current page
+	dv      rleDec // dictionary indices of the current page
+	plain   []byte // PLAIN values of the current page not yet decoded
+	lv      []uint8
+	pos     []int32 // rows with a value, when some are null
+	tmp     []int32 // dictionary indices
+	defBits uint
+
+	// Arrow's column reader, for chunks with other encodings.
 	rd   file.ColumnChunkReader
 	defs []int16
 	v32  []int32
 	v64  []int64
 	vba  []parquet.ByteArray
-
-	// Per row of the batch.
-	st  []cellState
-	iv  []int64      // roleInt: the value (cOK, cNeg, cOver)
-	raw [][]byte     // string columns: the text (nil when absent)
-	sv  []string     // roleStr, rolePktAddr: the interned text
-	av  []netip.Addr // roleAddr
 
 	val int64 // validated optional integer of the current row
 
@@ -178,20 +220,51 @@ type pqCol struct {
 	in *flowlog.Interner
 }
 
+var (
+	errShortPage = errors.New("page data cut short")
+	errBadRun    = errors.New("corrupt RLE/bit-packed run")
+	errDictIndex = errors.New("dictionary index out of range")
+)
+
+// pageEncodings are the encodings the page decoder handles (BIT_PACKED
+// only as the nominal encoding of absent repetition levels).
+func pageEncodings(encs []parquet.Encoding) bool {
+	for _, e := range encs {
+		switch e {
+		case parquet.Encodings.Plain, parquet.Encodings.PlainDict, parquet.Encodings.RLE,
+			parquet.Encodings.RLEDict, parquet.Encodings.BitPacked:
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+// startChunk prepares the column for row group rg.
+func (c *pqCol) startChunk(rg *file.RowGroupReader) error {
+	c.hasDict, c.ndict, c.pages, c.left = false, 0, 0, 0
+	c.dSt, c.dIv, c.dRaw, c.dSv, c.dAv = c.dSt[:0], c.dIv[:0], c.dRaw[:0], c.dSv[:0], c.dAv[:0]
+	c.pr, c.rd = nil, nil
+	cc, err := rg.MetaData().ColumnChunk(c.leaf)
+	if err != nil {
+		return err
+	}
+	if pageEncodings(cc.Encodings()) {
+		c.pr, err = rg.GetColumnPageReader(c.leaf)
+	} else {
+		c.rd, err = rg.Column(c.leaf)
+	}
+	return err
+}
+
 func (c *pqCol) grow(n int) {
-	if len(c.defs) >= n {
+	if len(c.st) >= n {
 		return
 	}
-	c.defs = make([]int16, n)
 	c.st = make([]cellState, n)
-	switch {
-	case c.str:
-		c.vba = make([]parquet.ByteArray, n)
+	c.lv, c.pos, c.tmp = make([]uint8, n), make([]int32, n), make([]int32, n)
+	if c.str {
 		c.raw = make([][]byte, n)
-	case c.wide:
-		c.v64 = make([]int64, n)
-	default:
-		c.v32 = make([]int32, n)
 	}
 	switch c.role {
 	case roleInt:
@@ -203,113 +276,568 @@ func (c *pqCol) grow(n int) {
 	}
 }
 
-func (c *pqCol) read(n int64) (int64, error) {
+// read decodes the next n rows of the chunk into the row cells.
+func (c *pqCol) read(n int) error {
+	c.grow(n)
+	if c.rd != nil {
+		return c.readArrow(n)
+	}
+	for got := 0; got < n; {
+		if c.left == 0 {
+			if err := c.nextPage(); err != nil {
+				return err
+			}
+			continue
+		}
+		k := min(n-got, c.left)
+		if err := c.rows(got, k); err != nil {
+			return err
+		}
+		got += k
+		c.left -= k
+	}
+	return nil
+}
+
+// nextPage reads the next page of the chunk: a dictionary is decoded into
+// entries, a data page prepared for rows.
+func (c *pqCol) nextPage() error {
+	if !c.pr.Next() {
+		if err := c.pr.Err(); err != nil {
+			return err
+		}
+		return errors.New("column chunk ends before its row group")
+	}
+	switch p := c.pr.Page().(type) {
+	case *file.DictionaryPage:
+		return c.loadDict(p)
+	case *file.DataPageV1:
+		data := p.Data()
+		var defs []byte
+		if c.maxDef > 0 {
+			if e := p.DefinitionLevelEncoding(); e != parquet.Encodings.RLE {
+				return fmt.Errorf("definition levels encoded %s: not supported", e)
+			}
+			if len(data) < 4 {
+				return errShortPage
+			}
+			n := binary.LittleEndian.Uint32(data)
+			if uint64(n) > uint64(len(data)-4) {
+				return errShortPage
+			}
+			defs, data = data[4:4+n], data[4+n:]
+		}
+		return c.startData(p.NumValues(), parquet.Encoding(p.Encoding()), defs, data)
+	case *file.DataPageV2:
+		data := p.Data()
+		rl, dl := int64(p.RepetitionLevelByteLen()), int64(p.DefinitionLevelByteLen())
+		if rl < 0 || dl < 0 || rl+dl > int64(len(data)) {
+			return errShortPage
+		}
+		return c.startData(p.NumValues(), parquet.Encoding(p.Encoding()), data[rl:rl+dl], data[rl+dl:])
+	}
+	return nil // a page type without rows: skipped
+}
+
+func (c *pqCol) loadDict(p *file.DictionaryPage) error {
+	if c.hasDict || c.pages > 0 {
+		return errors.New("a second dictionary page, or one after data pages")
+	}
+	if e := parquet.Encoding(p.Encoding()); e != parquet.Encodings.Plain && e != parquet.Encodings.PlainDict {
+		return fmt.Errorf("dictionary page encoded %s: not supported", e)
+	}
+	n := int(p.NumValues())
+	if n < 0 || n > len(p.Data()) && c.str || n > len(p.Data())/4 && !c.str {
+		return errShortPage
+	}
+	c.plain = p.Data()
+	if err := c.plainValues(-1, nil, n); err != nil {
+		return err
+	}
+	c.hasDict, c.ndict = true, n
+	return nil
+}
+
+func (c *pqCol) startData(nv int32, enc parquet.Encoding, defs, vals []byte) error {
+	if nv < 0 {
+		return errors.New("negative value count in a page header")
+	}
+	c.pages++
+	c.left = int(nv)
+	if c.maxDef > 0 {
+		c.dl.reset(defs, c.defBits)
+	}
+	switch enc {
+	case parquet.Encodings.PlainDict, parquet.Encodings.RLEDict:
+		c.dict = true
+		if len(vals) == 0 { // no index can be read: fails if one is needed
+			c.dv.reset(nil, 0)
+			c.dv.short = true
+			return nil
+		}
+		if vals[0] > 32 {
+			return fmt.Errorf("dictionary indices of %d bits", vals[0])
+		}
+		c.dv.reset(vals[1:], uint(vals[0]))
+	case parquet.Encodings.Plain:
+		c.dict, c.plain = false, vals
+	default:
+		return fmt.Errorf("data page encoded %s: not supported", enc)
+	}
+	return nil
+}
+
+// rows decodes the next k rows of the page into rows r0.. of the batch.
+func (c *pqCol) rows(r0, k int) error {
+	if c.maxDef == 0 {
+		return c.values(r0, nil, k)
+	}
+	d := &c.dl
+	if d.rep == 0 && d.lit == 0 {
+		if err := d.next(); err != nil {
+			return err
+		}
+	}
+	if d.rep >= k { // one run of levels covers the rows: the common case
+		d.rep -= k
+		if d.val == uint32(c.maxDef) {
+			return c.values(r0, nil, k)
+		}
+		for r := r0; r < r0+k; r++ {
+			c.setAbsent(r)
+		}
+		return nil
+	}
+	lv := c.lv[:k]
+	if err := d.levels(lv); err != nil {
+		return err
+	}
+	def := uint8(c.maxDef)
+	pos := c.pos[:0]
+	for i, l := range lv {
+		if l == def {
+			pos = append(pos, int32(r0+i))
+		} else {
+			c.setAbsent(r0 + i)
+		}
+	}
+	return c.values(r0, pos, len(pos))
+}
+
+// values decodes the next n values of the page into rows r0..r0+n-1, or
+// the rows listed in pos when not nil.
+func (c *pqCol) values(r0 int, pos []int32, n int) error {
+	if !c.dict {
+		return c.plainValues(r0, pos, n)
+	}
+	idx := c.tmp[:n]
+	if err := c.dv.indices(idx, uint32(c.ndict)); err != nil {
+		return err
+	}
+	c.gather(r0, pos, idx)
+	return nil
+}
+
+// gather copies the dictionary cells idx into rows r0.. (or pos).
+func (c *pqCol) gather(r0 int, pos []int32, idx []int32) {
+	switch c.role {
+	case roleInt:
+		if pos == nil && !c.str {
+			st, iv := c.st[r0:r0+len(idx)], c.iv[r0:r0+len(idx)]
+			for k, j := range idx {
+				st[k], iv[k] = c.dSt[j], c.dIv[j]
+			}
+			return
+		}
+		for k, j := range idx {
+			r := rowAt(r0, pos, k)
+			c.st[r], c.iv[r] = c.dSt[j], c.dIv[j]
+			if c.str && c.dSt[j] == cBad {
+				c.raw[r] = c.dRaw[j]
+			}
+		}
+	case roleAddr:
+		for k, j := range idx {
+			r := rowAt(r0, pos, k)
+			c.st[r], c.av[r] = c.dSt[j], c.dAv[j]
+			if c.dSt[j] == cBad {
+				c.raw[r] = c.dRaw[j]
+			}
+		}
+	case roleStr, rolePktAddr:
+		for k, j := range idx {
+			r := rowAt(r0, pos, k)
+			c.st[r], c.sv[r] = c.dSt[j], c.dSv[j]
+		}
+	default:
+		for k, j := range idx {
+			r := rowAt(r0, pos, k)
+			c.st[r], c.raw[r] = c.dSt[j], c.dRaw[j]
+		}
+	}
+}
+
+func rowAt(r0 int, pos []int32, k int) int {
+	if pos != nil {
+		return int(pos[k])
+	}
+	return r0 + k
+}
+
+// plainValues decodes n PLAIN values from c.plain into rows r0.. (or the
+// rows listed in pos), or, when r0 < 0, into the dictionary.
+func (c *pqCol) plainValues(r0 int, pos []int32, n int) error {
+	b := c.plain
+	switch {
+	case c.str:
+		for i := 0; i < n; i++ {
+			if len(b) < 4 {
+				return errShortPage
+			}
+			l := binary.LittleEndian.Uint32(b)
+			if uint64(l) > uint64(len(b)-4) {
+				return errShortPage
+			}
+			e := c.strEnt(b[4 : 4+l])
+			b = b[4+l:]
+			c.put(r0, pos, i, &e)
+		}
+	case c.wide:
+		if len(b) < 8*n {
+			return errShortPage
+		}
+		for i := 0; i < n; i++ {
+			v := int64(binary.LittleEndian.Uint64(b[8*i:]))
+			e := c.intEnt(uint64(v), v < 0 && !c.unsigned)
+			c.put(r0, pos, i, &e)
+		}
+		b = b[8*n:]
+	default:
+		if len(b) < 4*n {
+			return errShortPage
+		}
+		for i := 0; i < n; i++ {
+			e := c.int32Ent(int32(binary.LittleEndian.Uint32(b[4*i:])))
+			c.put(r0, pos, i, &e)
+		}
+		b = b[4*n:]
+	}
+	c.plain = b
+	return nil
+}
+
+// put stores value i: into the dictionary when r0 < 0, else into its row.
+func (c *pqCol) put(r0 int, pos []int32, i int, e *pqEnt) {
+	if r0 >= 0 {
+		c.setRow(rowAt(r0, pos, i), e)
+		return
+	}
+	c.dSt = append(c.dSt, e.st)
+	if c.str {
+		c.dRaw = append(c.dRaw, e.raw)
+	}
+	switch c.role {
+	case roleInt:
+		c.dIv = append(c.dIv, e.iv)
+	case roleStr, rolePktAddr:
+		c.dSv = append(c.dSv, e.s)
+	case roleAddr:
+		c.dAv = append(c.dAv, e.a)
+	}
+}
+
+// setRow stores cell e as row r's.
+func (c *pqCol) setRow(r int, e *pqEnt) {
+	c.st[r] = e.st
+	if c.str {
+		c.raw[r] = e.raw
+	}
+	switch c.role {
+	case roleInt:
+		c.iv[r] = e.iv
+	case roleStr, rolePktAddr:
+		c.sv[r] = e.s
+	case roleAddr:
+		c.av[r] = e.a
+	}
+}
+
+func (c *pqCol) setAbsent(r int) {
+	c.st[r] = cAbsent
+	if c.str {
+		c.raw[r] = nil
+	}
+}
+
+// intEnt classifies a typed integer.
+func (c *pqCol) intEnt(u uint64, neg bool) pqEnt {
+	e := pqEnt{iv: int64(u), st: cOK}
+	switch {
+	case neg:
+		e.st = cNeg
+	case u > c.max:
+		e.st = cOver
+	}
+	return e
+}
+
+func (c *pqCol) int32Ent(v int32) pqEnt {
+	if c.unsigned {
+		return c.intEnt(uint64(uint32(v)), false)
+	}
+	return c.intEnt(uint64(int64(v)), v < 0)
+}
+
+// strEnt parses a string cell by the column's role.
+func (c *pqCol) strEnt(b []byte) pqEnt {
+	if len(b) == 0 || isDash(b) {
+		return pqEnt{}
+	}
+	e := pqEnt{raw: b, st: cOK}
+	switch c.role {
+	case roleInt:
+		v, r := lex.ParseUint(b, c.max)
+		if r != lex.NumOK {
+			e.st = cBad // numField reports it with the text reader's words
+		}
+		e.iv = int64(v)
+	case roleAddr:
+		a := c.ac.get(b)
+		if e.a = a.a; !a.ok {
+			e.st = cBad
+		}
+	case rolePktAddr:
+		a := c.ac.get(b)
+		if !a.ok {
+			e.st = cBad
+			break
+		}
+		if a.s == "" {
+			var buf [64]byte
+			a.s = c.in.Bytes(a.a.AppendTo(buf[:0]))
+		}
+		e.s = a.s
+	case roleStr:
+		e.s = c.sc.get(b)
+	}
+	return e
+}
+
+// readArrow decodes n rows with Arrow's column reader.
+func (c *pqCol) readArrow(n int) error {
+	if len(c.defs) < n {
+		c.defs = make([]int16, n)
+		switch {
+		case c.str:
+			c.vba = make([]parquet.ByteArray, n)
+		case c.wide:
+			c.v64 = make([]int64, n)
+		default:
+			c.v32 = make([]int32, n)
+		}
+	}
 	var total int64
 	var err error
 	switch rd := c.rd.(type) {
 	case *file.Int32ColumnChunkReader:
-		total, _, err = rd.ReadBatch(n, c.v32, c.defs, nil)
+		total, _, err = rd.ReadBatch(int64(n), c.v32, c.defs, nil)
 	case *file.Int64ColumnChunkReader:
-		total, _, err = rd.ReadBatch(n, c.v64, c.defs, nil)
+		total, _, err = rd.ReadBatch(int64(n), c.v64, c.defs, nil)
 	case *file.ByteArrayColumnChunkReader:
-		total, _, err = rd.ReadBatch(n, c.vba, c.defs, nil)
+		total, _, err = rd.ReadBatch(int64(n), c.vba, c.defs, nil)
 	default:
-		return 0, fmt.Errorf("unexpected column reader %T", c.rd)
+		return fmt.Errorf("unexpected column reader %T", c.rd)
 	}
-	return total, err
-}
-
-func (c *pqCol) null(r int) bool { return c.maxDef > 0 && c.defs[r] < c.maxDef }
-
-// setInt classifies a typed integer.
-func (c *pqCol) setInt(r int, u uint64, neg bool) {
-	c.iv[r] = int64(u)
-	switch {
-	case neg:
-		c.st[r] = cNeg
-	case u > c.max:
-		c.st[r] = cOver
-	default:
-		c.st[r] = cOK
+	if err == nil && total != int64(n) {
+		err = fmt.Errorf("%d values where the row group has %d more rows", total, n)
 	}
-}
-
-// decode turns the n rows just read into cells.
-func (c *pqCol) decode(n int) {
+	if err != nil {
+		return err
+	}
 	vi := 0
-	switch {
-	case !c.str && c.wide:
-		for r := 0; r < n; r++ {
-			if c.null(r) {
-				c.st[r] = cAbsent
-				continue
-			}
+	for r := 0; r < n; r++ {
+		if c.maxDef > 0 && c.defs[r] < c.maxDef {
+			c.setAbsent(r)
+			continue
+		}
+		var e pqEnt
+		switch {
+		case c.str:
+			e = c.strEnt(c.vba[vi])
+		case c.wide:
 			v := c.v64[vi]
-			vi++
-			c.setInt(r, uint64(v), v < 0 && !c.unsigned)
+			e = c.intEnt(uint64(v), v < 0 && !c.unsigned)
+		default:
+			e = c.int32Ent(c.v32[vi])
 		}
-	case !c.str:
-		for r := 0; r < n; r++ {
-			if c.null(r) {
-				c.st[r] = cAbsent
-				continue
-			}
-			v := c.v32[vi]
-			vi++
-			if c.unsigned {
-				c.setInt(r, uint64(uint32(v)), false)
-			} else {
-				c.setInt(r, uint64(int64(v)), v < 0)
-			}
-		}
-	default:
-		for r := 0; r < n; r++ {
-			var b []byte
-			if !c.null(r) {
-				b = c.vba[vi]
-				vi++
-			}
-			if len(b) == 0 || isDash(b) {
-				c.st[r], c.raw[r] = cAbsent, nil
-				continue
-			}
-			c.raw[r], c.st[r] = b, cOK
-			switch c.role {
-			case roleInt:
-				v, e := lex.ParseUint(b, c.max)
-				if e != lex.NumOK {
-					c.st[r] = cBad // numField reports it with the text reader's words
-				}
-				c.iv[r] = int64(v)
-			case roleAddr:
-				e := c.ac.get(b)
-				if c.av[r] = e.a; !e.ok {
-					c.st[r] = cBad
-				}
-			case rolePktAddr:
-				e := c.ac.get(b)
-				if !e.ok {
-					c.st[r] = cBad
-					continue
-				}
-				if e.s == "" {
-					var buf [64]byte
-					e.s = c.in.Bytes(e.a.AppendTo(buf[:0]))
-				}
-				c.sv[r] = e.s
-			case roleStr:
-				c.sv[r] = c.sc.get(b)
-			}
-		}
+		vi++
+		c.setRow(r, &e)
 	}
+	return nil
 }
 
 // rawAt is the text of a string cell, nil when absent or when c is nil.
-func (c *pqCol) rawAt(r int) []byte {
-	if c == nil || c.st[r] == cAbsent {
+func (c *pqCol) rawAt(i int) []byte {
+	if c == nil || c.st[i] == cAbsent {
 		return nil
 	}
-	return c.raw[r]
+	return c.raw[i]
+}
+
+// rleDec decodes the RLE/bit-packed hybrid encoding of definition levels
+// and dictionary indices, run by run, across calls.
+type rleDec struct {
+	b     []byte // runs not yet started
+	bw    uint   // bit width
+	mask  uint64
+	rep   int    // values left in the current repeated run
+	val   uint32 // its value
+	lit   int    // values left in the current bit-packed run
+	lb    []byte // the bit-packed run
+	bit   uint   // bit offset of its next value
+	short bool   // no data at all: any read fails
+}
+
+func (d *rleDec) reset(b []byte, bw uint) {
+	*d = rleDec{b: b, bw: bw, mask: 1<<bw - 1}
+}
+
+// maxRun bounds a run's length: no page holds more values.
+const maxRun = 1 << 31
+
+// next starts the next run.
+func (d *rleDec) next() error {
+	if d.short {
+		return errShortPage
+	}
+	h, n := binary.Uvarint(d.b)
+	if n <= 0 {
+		return errBadRun
+	}
+	d.b = d.b[n:]
+	cnt := h >> 1
+	if cnt == 0 || cnt > maxRun {
+		return errBadRun
+	}
+	if h&1 == 0 {
+		nb := int(d.bw+7) / 8
+		if len(d.b) < nb {
+			return errShortPage
+		}
+		var v uint32
+		for i := 0; i < nb; i++ {
+			v |= uint32(d.b[i]) << (8 * i)
+		}
+		d.b = d.b[nb:]
+		if uint64(v) > d.mask {
+			return errBadRun
+		}
+		d.rep, d.val = int(cnt), v
+		return nil
+	}
+	// cnt groups of 8 values, cnt*bw bytes; a last run cut short keeps the
+	// values its bytes hold.
+	nb := cnt * uint64(d.bw)
+	d.lit = int(cnt * 8)
+	if nb > uint64(len(d.b)) {
+		nb = uint64(len(d.b))
+		if d.bw > 0 {
+			d.lit = int(nb * 8 / uint64(d.bw))
+		}
+		if d.lit == 0 {
+			return errShortPage
+		}
+	}
+	d.lb, d.b, d.bit = d.b[:nb], d.b[nb:], 0
+	return nil
+}
+
+// litVals decodes k (≤ d.lit) bit-packed values into out, adding add to
+// each and checking them against lim.
+func (d *rleDec) litVals(out []int32, add int32, lim uint32) error {
+	lb, bit, bw, mask := d.lb, d.bit, d.bw, d.mask
+	bad := false
+	for j := range out {
+		p := bit >> 3
+		var w uint64
+		if int(p)+8 <= len(lb) {
+			w = binary.LittleEndian.Uint64(lb[p:])
+		} else {
+			for q := 0; int(p)+q < len(lb); q++ {
+				w |= uint64(lb[int(p)+q]) << (8 * q)
+			}
+		}
+		v := uint32((w >> (bit & 7)) & mask)
+		bad = bad || v >= lim
+		out[j] = int32(v) + add
+		bit += bw
+	}
+	d.bit = bit
+	d.lit -= len(out)
+	if bad {
+		return errDictIndex
+	}
+	return nil
+}
+
+// indices decodes len(out) dictionary indices, checking each is below
+// ndict.
+func (d *rleDec) indices(out []int32, ndict uint32) error {
+	for i := 0; i < len(out); {
+		if d.rep == 0 && d.lit == 0 {
+			if err := d.next(); err != nil {
+				return err
+			}
+		}
+		if d.rep > 0 {
+			k := min(d.rep, len(out)-i)
+			if d.val >= ndict {
+				return errDictIndex
+			}
+			v := int32(d.val)
+			for j := i; j < i+k; j++ {
+				out[j] = v
+			}
+			d.rep -= k
+			i += k
+			continue
+		}
+		k := min(d.lit, len(out)-i)
+		if err := d.litVals(out[i:i+k], 0, ndict); err != nil {
+			return err
+		}
+		i += k
+	}
+	return nil
+}
+
+// levels decodes len(out) definition levels.
+func (d *rleDec) levels(out []uint8) error {
+	var buf [64]int32
+	for i := 0; i < len(out); {
+		if d.rep == 0 && d.lit == 0 {
+			if err := d.next(); err != nil {
+				return err
+			}
+		}
+		if d.rep > 0 {
+			k := min(d.rep, len(out)-i)
+			v := uint8(d.val)
+			for j := i; j < i+k; j++ {
+				out[j] = v
+			}
+			d.rep -= k
+			i += k
+			continue
+		}
+		k := min(d.lit, len(out)-i, len(buf))
+		d.litVals(buf[:k], 0, 1<<16) // levels fit 16 bits: never out of range
+		for j := 0; j < k; j++ {
+			out[i+j] = uint8(buf[j])
+		}
+		i += k
+	}
+	return nil
 }
 
 // ParquetReader reads AWS VPC flow logs delivered as Parquet (FORMATS.md 4):
@@ -444,6 +972,7 @@ func isIntField(id fieldID) bool {
 // decimals) are refused rather than guessed at: flowsift's choice.
 func newPQCol(id fieldID, leaf int, col *schema.Column) (*pqCol, string) {
 	c := &pqCol{id: id, name: col.Name(), leaf: leaf, maxDef: col.MaxDefinitionLevel()}
+	c.defBits = uint(bits.Len16(uint16(c.maxDef)))
 	phys := col.PhysicalType()
 	lt := col.LogicalType()
 	intField := isIntField(id)
@@ -526,26 +1055,18 @@ func (r *ParquetReader) loadBatch() (ok bool) {
 			return false
 		}
 		for _, c := range r.cols {
-			rd, err := rg.Column(c.leaf)
-			if err != nil {
+			if err := c.startChunk(rg); err != nil {
 				r.t.Note(flowlog.NoticeUnreadable, fmt.Sprintf("Parquet row group %d, column %q: %v", r.rg, c.name, err))
 				return false
 			}
-			c.rd = rd
 		}
 	}
 	n := min(r.rgLeft, ParquetBatchRows)
 	for _, c := range r.cols {
-		c.grow(int(n))
-		got, err := c.read(n)
-		if err == nil && got != n {
-			err = fmt.Errorf("%d values where the row group has %d more rows", got, n)
-		}
-		if err != nil {
+		if err := c.read(int(n)); err != nil {
 			r.t.Note(flowlog.NoticeUnreadable, fmt.Sprintf("Parquet data unreadable after row %d: row group %d, column %q: %v", r.row, r.rg, c.name, err))
 			return false
 		}
-		c.decode(int(n))
 	}
 	r.rgLeft -= n
 	r.n, r.i = int(n), 0
@@ -580,16 +1101,17 @@ func (r *ParquetReader) intCell(pos int64, c *pqCol, i int) (int64, bool) {
 
 func (r *ParquetReader) addrCell(pos int64, id fieldID, i int) (netip.Addr, bool) {
 	c := r.by[id]
+	if c != nil && c.st[i] == cOK {
+		return c.av[i], true
+	}
 	name := fieldDefs[id].column
 	switch {
 	case c == nil:
 		r.t.Badf(pos, flowlog.KindBadIP, "the file has no %s column: a record needs both addresses", name)
 	case c.st[i] == cAbsent:
 		r.t.Badf(pos, flowlog.KindBadIP, "%s is null or \"-\" on a row that is not NODATA/SKIPDATA", name)
-	case c.st[i] == cBad:
-		r.t.Badf(pos, flowlog.KindBadIP, "%s %q is not an IP address", name, c.raw[i])
 	default:
-		return c.av[i], true
+		r.t.Badf(pos, flowlog.KindBadIP, "%s %q is not an IP address", name, c.raw[i])
 	}
 	return netip.Addr{}, false
 }
