@@ -23,6 +23,7 @@ type scopeIndex struct {
 // addrSets maps an address to the ascending indexes of the scopes whose
 // prefixes hold it. Prefixes may overlap arbitrarily.
 type addrSets struct {
+	empty bool // no scope has a prefix: every lookup is empty
 	v4    index4[int32]
 	v6    index6[int32]
 	lists [][]int32 // vals of v4/v6 index lists; list 0 is empty
@@ -30,6 +31,8 @@ type addrSets struct {
 
 func (s *addrSets) lookup(a netip.Addr) []int32 {
 	switch {
+	case s.empty:
+		return nil
 	case a.Is4():
 		return s.lists[s.v4.find(key4(a))]
 	case a.Is6() && a.Zone() == "":
@@ -57,7 +60,14 @@ func newScopeIndex(set *policy.Set) *scopeIndex {
 }
 
 func newAddrSets(scopes [][]netip.Prefix) addrSets {
-	s := addrSets{lists: [][]int32{nil}}
+	s := addrSets{lists: [][]int32{nil}, empty: true}
+	for _, ps := range scopes {
+		for _, p := range ps {
+			if p.IsValid() {
+				s.empty = false
+			}
+		}
+	}
 	ids := map[string]int32{"": 0}
 	listID := func(l []int32) int32 {
 		k := make([]byte, 0, 4*len(l))
@@ -137,6 +147,9 @@ func newAddrSets(scopes [][]netip.Prefix) addrSets {
 // holding dst (ingress) or else src (egress), in set order.
 func (e *Engine) deploymentsIndexed(src, dst netip.Addr, q *policy.Query, res *Result) {
 	x := e.comp.scopes
+	if x.deps.empty {
+		return // no deployment has an address
+	}
 	in, out := x.deps.lookup(dst), x.deps.lookup(src)
 	for len(in) > 0 || len(out) > 0 {
 		var i int32
@@ -176,6 +189,9 @@ func (e *Engine) deploymentsIndexed(src, dst netip.Addr, q *policy.Query, res *R
 // those without addresses, in set order.
 func (e *Engine) nodesIndexed(src, dst netip.Addr, q *policy.Query, res *Result) {
 	x := e.comp.scopes
+	if x.nodes.empty && len(x.anyNode) == 0 {
+		return
+	}
 	a, b := x.nodes.lookup(dst), x.anyNode
 	for len(a) > 0 || len(b) > 0 {
 		var i int32
