@@ -8,6 +8,7 @@ import (
 	"math/rand/v2"
 	"reflect"
 	"testing"
+	"unsafe"
 )
 
 // TestCompiledMatchesReference compares the compiled engine with the
@@ -166,5 +167,52 @@ func TestEvaluateNoAlloc(t *testing.T) {
 	})
 	if allocs != 0 {
 		t.Errorf("%.2f allocations per evaluation, want 0", allocs)
+	}
+}
+
+// TestCompiledStepLayout checks the storage of step functions: each is
+// stored once, starts at key 0, has strictly ascending keys and no two
+// equal neighbouring values, and one of at most 16 runs lies in one
+// 64-byte block of keys.
+func TestCompiledStepLayout(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 5))
+	eng := NewEngine(genSet(rng, 4000, true))
+	fns := 0
+	for _, l := range eng.comp.layers {
+		for _, cc := range []*cchain{l.in, l.out} {
+			if len(cc.skeys) > 0 && uintptr(unsafe.Pointer(&cc.skeys[0]))%64 != 0 {
+				t.Fatalf("skeys not 64-byte aligned")
+			}
+			seen := map[span]bool{}
+			content := map[string]span{}
+			for _, nd := range cc.nodes {
+				sp := nd.fn
+				if seen[sp] {
+					continue
+				}
+				seen[sp] = true
+				fns++
+				keys, vals := cc.skeys[sp.off:sp.off+sp.n], cc.svals[sp.off:sp.off+sp.n]
+				if keys[0] != 0 {
+					t.Fatalf("function at %d starts at key %d", sp.off, keys[0])
+				}
+				for i := 1; i < len(keys); i++ {
+					if keys[i] <= keys[i-1] || vals[i] == vals[i-1] {
+						t.Fatalf("function at %d: run %d (%d %v) after (%d %v)", sp.off, i, keys[i], vals[i], keys[i-1], vals[i-1])
+					}
+				}
+				if sp.n > 1 && sp.n <= 16 && sp.off%16+sp.n > 16 {
+					t.Fatalf("function at %d of %d runs straddles a 64-byte block", sp.off, sp.n)
+				}
+				k := fmt.Sprint(keys, vals)
+				if o, dup := content[k]; dup {
+					t.Fatalf("function stored twice, at %d and %d", o.off, sp.off)
+				}
+				content[k] = sp
+			}
+		}
+	}
+	if fns < 100 {
+		t.Fatalf("only %d distinct functions: the policy exercises little", fns)
 	}
 }
