@@ -137,7 +137,8 @@ func lookupKey(b []byte) uint16 {
 const (
 	vNull = iota
 	vStr
-	vNum
+	vNum // a number for a key that is not an integer key
+	vInt // an integer key's value, in range
 )
 
 // DecodeLine maps one JSONL object, given as its bytes, onto rec without
@@ -187,6 +188,7 @@ func (d *Decoder) DecodeLine(b []byte, rec *flowlog.Record) bool {
 		// Value: a string, an integer literal or null.
 		var kind int
 		var val []byte
+		var num int64
 		switch c := b[i]; {
 		case c == '"':
 			end, esc := jsonstream.StringEnd(b, i+1)
@@ -209,6 +211,15 @@ func (d *Decoder) DecodeLine(b []byte, rec *flowlog.Record) bool {
 			}
 			kind, i = vNull, i+4
 		default:
+			if spec := &intSpecs[code]; spec.max != 0 {
+				// An integer key: digits parsed as they are scanned.
+				n, end, ok := scanInt(b, i, spec.signed, spec.max)
+				if !ok {
+					return false
+				}
+				kind, num, i = vInt, n, end
+				break
+			}
 			end, ok := jsonstream.NumberEnd(b, i)
 			if !ok {
 				return false
@@ -219,7 +230,7 @@ func (d *Decoder) DecodeLine(b []byte, rec *flowlog.Record) bool {
 		case 0:
 			// A key flowsift never prints: ignored, whatever its value.
 		case fStart, fEnd:
-			n, ok := fastInt(kind, val, true, lex.MaxInt64)
+			n, ok := fastInt(kind, num)
 			if !ok {
 				return false
 			}
@@ -229,16 +240,7 @@ func (d *Decoder) DecodeLine(b []byte, rec *flowlog.Record) bool {
 				rec.End = n
 			}
 		case fSport, fDport, fProto, fPackets, fBytes, fTCPFlags:
-			max := uint64(lex.MaxInt64)
-			switch code {
-			case fSport, fDport:
-				max = lex.MaxPort
-			case fProto:
-				max = lex.MaxProto
-			case fTCPFlags:
-				max = lex.MaxInt32
-			}
-			n, ok := fastInt(kind, val, false, max)
+			n, ok := fastInt(kind, num)
 			if !ok {
 				return false
 			}
@@ -271,13 +273,12 @@ func (d *Decoder) DecodeLine(b []byte, rec *flowlog.Record) bool {
 			}
 		default:
 			if kind == vNum {
-				if code < attrBase || !flowlog.AttrKey(code-attrBase).IsInt() {
-					return false // a number where a string belongs: reported
-				}
-			} else if kind == vStr && code >= attrBase && flowlog.AttrKey(code-attrBase).IsInt() {
+				return false // a number where a string belongs: reported
+			}
+			if kind == vStr && intSpecs[code].max != 0 {
 				return false // a string where an integer belongs: reported
 			}
-			if !d.fastStr(rec, code, kind, val) {
+			if !d.fastStr(rec, code, kind, val, num) {
 				return false
 			}
 		}
@@ -304,7 +305,7 @@ func (d *Decoder) DecodeLine(b []byte, rec *flowlog.Record) bool {
 
 // fastStr handles the string-valued fixed keys and every attribute (kind
 // is vStr or vNull, or vNum for an integer attribute).
-func (d *Decoder) fastStr(rec *flowlog.Record, code uint16, kind int, val []byte) bool {
+func (d *Decoder) fastStr(rec *flowlog.Record, code uint16, kind int, val []byte, num int64) bool {
 	switch code {
 	case fAction:
 		a, ok := flowlog.ParseAction(lex.String(val))
@@ -336,7 +337,7 @@ func (d *Decoder) fastStr(rec *flowlog.Record, code uint16, kind int, val []byte
 		}
 		k := flowlog.AttrKey(code - attrBase)
 		if k.IsInt() {
-			n, ok := fastInt(kind, val, true, lex.MaxInt64)
+			n, ok := fastInt(kind, num)
 			if !ok {
 				return false
 			}
@@ -361,29 +362,86 @@ func (d *Decoder) intern(code uint16, val []byte) string {
 	return s
 }
 
-// fastInt is Decoder.int for a value that parsed: null is 0; a number
-// literal must be an integer in range (optionally negative when signed).
-func fastInt(kind int, b []byte, signed bool, max uint64) (int64, bool) {
+// fastInt is Decoder.int for a value that scanned: null is 0, an integer
+// is its value (scanInt checked its range), anything else is reported.
+func fastInt(kind int, num int64) (int64, bool) {
 	switch kind {
 	case vNull:
 		return 0, true
-	case vStr:
-		return 0, false
+	case vInt:
+		return num, true
 	}
+	return 0, false
+}
+
+// intSpec is the range of an integer key (max 0: not an integer key).
+type intSpec struct {
+	max    uint64
+	signed bool
+}
+
+// intSpecs by field code, as DecodeJSON reads them: start, end and the
+// integer attributes are signed int64; packets and bytes int64 ≥ 0;
+// tcp_flags int32 ≥ 0; ports and protocol their ranges.
+var intSpecs = func() (s [attrBase + 256]intSpec) {
+	s[fStart] = intSpec{lex.MaxInt64, true}
+	s[fEnd] = intSpec{lex.MaxInt64, true}
+	s[fSport] = intSpec{lex.MaxPort, false}
+	s[fDport] = intSpec{lex.MaxPort, false}
+	s[fProto] = intSpec{lex.MaxProto, false}
+	s[fPackets] = intSpec{lex.MaxInt64, false}
+	s[fBytes] = intSpec{lex.MaxInt64, false}
+	s[fTCPFlags] = intSpec{lex.MaxInt32, false}
+	for _, k := range flowlog.AttrKeys() {
+		if k.IsInt() {
+			s[attrBase+uint16(k)] = intSpec{lex.MaxInt64, true}
+		}
+	}
+	return s
+}()
+
+// scanInt parses the number token at b[i] the way DecodeJSON reads it
+// (fastjson's token, an optional '-' when signed, then lex.ParseUint
+// against max, or max+1 when negative); ok is false for anything else
+// (a fraction, an exponent, out of range), which DecodeJSON reports.
+func scanInt(b []byte, i int, signed bool, max uint64) (n int64, end int, ok bool) {
+	j := i
 	neg := false
-	if signed && len(b) > 1 && b[0] == '-' {
-		neg, b = true, b[1:]
+	if signed && j < len(b) && b[j] == '-' {
+		neg = true
+		j++
+	}
+	start := j
+	var u uint64
+	for j < len(b) {
+		c := b[j] - '0'
+		if c > 9 {
+			break
+		}
+		if u > (1<<64-1-9)/10 {
+			return 0, 0, false
+		}
+		u = u*10 + uint64(c)
+		j++
+	}
+	if j == start {
+		return 0, 0, false
+	}
+	if j < len(b) {
+		switch b[j] {
+		case '.', 'e', 'E', '+', '-':
+			return 0, 0, false // the token goes on: not an integer
+		}
 	}
 	limit := max
 	if neg {
-		limit = max + 1
+		limit++
 	}
-	n, e := lex.ParseUint(b, limit)
-	if e != lex.NumOK {
-		return 0, false
+	if u > limit {
+		return 0, 0, false
 	}
 	if neg {
-		return -int64(n), true
+		return -int64(u), j, true
 	}
-	return int64(n), true
+	return int64(u), j, true
 }
