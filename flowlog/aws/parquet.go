@@ -7,6 +7,7 @@ import (
 	"io"
 	"math/bits"
 	"net/netip"
+	"slices"
 	"strings"
 	"unsafe"
 
@@ -58,6 +59,9 @@ func OpenParquet(ra io.ReaderAt, size int64) (pf *file.Reader, err error) {
 		}
 	}()
 	props := parquet.NewReaderProperties(cappedAllocator{memory.NewGoAllocator()})
+	// Column chunks are read through a buffer rather than copied whole
+	// (twice) into memory before their pages are decoded.
+	props.BufferedStreamEnabled, props.BufferSize = true, 1<<16
 	pf, err = file.NewParquetReader(io.NewSectionReader(ra, 0, size), file.WithReadProps(props))
 	if err != nil {
 		return nil, err
@@ -190,6 +194,7 @@ type pqCol struct {
 	dRaw [][]byte
 	dSv  []string
 	dAv  []netip.Addr
+	dOK  bool // integer dictionary whose entries are all cOK
 
 	// Page decoding.
 	pr      file.PageReader
@@ -350,11 +355,83 @@ func (c *pqCol) loadDict(p *file.DictionaryPage) error {
 	if n < 0 || n > len(p.Data()) && c.str || n > len(p.Data())/4 && !c.str {
 		return errShortPage
 	}
-	c.plain = p.Data()
-	if err := c.plainValues(-1, nil, n); err != nil {
+	if err := c.loadDictValues(p.Data(), n); err != nil {
 		return err
 	}
 	c.hasDict, c.ndict = true, n
+	return nil
+}
+
+// loadDictValues decodes the n PLAIN values of a dictionary page into the
+// dictionary arrays.
+func (c *pqCol) loadDictValues(b []byte, n int) error {
+	if !c.str {
+		w := 4
+		if c.wide {
+			w = 8
+		}
+		if len(b) < w*n {
+			return errShortPage
+		}
+		c.dSt, c.dIv = slices.Grow(c.dSt[:0], n)[:n], slices.Grow(c.dIv[:0], n)[:n]
+		st, iv := c.dSt, c.dIv
+		bad := false
+		switch {
+		case c.wide:
+			for i := range iv {
+				v := int64(binary.LittleEndian.Uint64(b[8*i:]))
+				st[i], iv[i] = c.intState(uint64(v), v < 0 && !c.unsigned), v
+				bad = bad || st[i] != cOK
+			}
+		case c.unsigned:
+			for i := range iv {
+				v := uint64(binary.LittleEndian.Uint32(b[4*i:]))
+				st[i], iv[i] = c.intState(v, false), int64(v)
+				bad = bad || st[i] != cOK
+			}
+		default:
+			for i := range iv {
+				v := int64(int32(binary.LittleEndian.Uint32(b[4*i:])))
+				st[i], iv[i] = c.intState(uint64(v), v < 0), v
+				bad = bad || st[i] != cOK
+			}
+		}
+		c.dOK = !bad
+		return nil
+	}
+	c.dOK = false
+	for i := 0; i < n; i++ {
+		if len(b) < 4 {
+			return errShortPage
+		}
+		l := binary.LittleEndian.Uint32(b)
+		if uint64(l) > uint64(len(b)-4) {
+			return errShortPage
+		}
+		v := b[4 : 4+l]
+		b = b[4+l:]
+		var e pqEnt
+		switch {
+		case len(v) == 0 || isDash(v):
+		case c.role == roleAddr || c.role == rolePktAddr:
+			// Each entry once per chunk: parsed directly, not through
+			// the address cache (built for PLAIN pages).
+			e.raw, e.st = v, cOK
+			a, ok := lex.ParseAddr(v)
+			switch {
+			case !ok:
+				e.st = cBad
+			case c.role == roleAddr:
+				e.a = a
+			default:
+				var buf [64]byte
+				e.s = c.in.Bytes(a.AppendTo(buf[:0]))
+			}
+		default:
+			e = c.strEnt(v)
+		}
+		c.put(-1, nil, i, &e)
+	}
 	return nil
 }
 
@@ -442,10 +519,13 @@ func (c *pqCol) values(r0 int, pos []int32, n int) error {
 func (c *pqCol) gather(r0 int, pos []int32, idx []int32) {
 	switch c.role {
 	case roleInt:
-		if pos == nil && !c.str {
-			st, iv := c.st[r0:r0+len(idx)], c.iv[r0:r0+len(idx)]
+		if pos == nil && c.dOK { // typed integers, all valid
+			st, iv, d := c.st[r0:r0+len(idx)], c.iv[r0:r0+len(idx)], c.dIv
 			for k, j := range idx {
-				st[k], iv[k] = c.dSt[j], c.dIv[j]
+				iv[k] = d[j]
+			}
+			for k := range st {
+				st[k] = cOK
 			}
 			return
 		}
@@ -569,16 +649,20 @@ func (c *pqCol) setAbsent(r int) {
 	}
 }
 
-// intEnt classifies a typed integer.
-func (c *pqCol) intEnt(u uint64, neg bool) pqEnt {
-	e := pqEnt{iv: int64(u), st: cOK}
+// intState classifies a typed integer.
+func (c *pqCol) intState(u uint64, neg bool) cellState {
 	switch {
 	case neg:
-		e.st = cNeg
+		return cNeg
 	case u > c.max:
-		e.st = cOver
+		return cOver
 	}
-	return e
+	return cOK
+}
+
+// intEnt classifies a typed integer.
+func (c *pqCol) intEnt(u uint64, neg bool) pqEnt {
+	return pqEnt{iv: int64(u), st: c.intState(u, neg)}
 }
 
 func (c *pqCol) int32Ent(v int32) pqEnt {
@@ -756,25 +840,39 @@ func (d *rleDec) next() error {
 // each and checking them against lim.
 func (d *rleDec) litVals(out []int32, add int32, lim uint32) error {
 	lb, bit, bw, mask := d.lb, d.bit, d.bw, d.mask
-	bad := false
-	for j := range out {
-		p := bit >> 3
-		var w uint64
-		if int(p)+8 <= len(lb) {
-			w = binary.LittleEndian.Uint64(lb[p:])
-		} else {
-			for q := 0; int(p)+q < len(lb); q++ {
-				w |= uint64(lb[int(p)+q]) << (8 * q)
+	var hi uint32
+	j := 0
+	if len(lb) >= 8 {
+		// Values whose 8-byte load stays inside the run: no tail handling.
+		fast := 0
+		if room := (len(lb)-8)*8 - int(bit); room >= 0 {
+			fast = len(out)
+			if bw > 0 {
+				fast = min(fast, room/int(bw)+1)
 			}
 		}
+		for ; j < fast; j++ {
+			w := binary.LittleEndian.Uint64(lb[bit>>3:])
+			v := uint32((w >> (bit & 7)) & mask)
+			hi = max(hi, v)
+			out[j] = int32(v) + add
+			bit += bw
+		}
+	}
+	for ; j < len(out); j++ {
+		p := int(bit >> 3)
+		var w uint64
+		for q := 0; p+q < len(lb) && q < 8; q++ {
+			w |= uint64(lb[p+q]) << (8 * q)
+		}
 		v := uint32((w >> (bit & 7)) & mask)
-		bad = bad || v >= lim
+		hi = max(hi, v)
 		out[j] = int32(v) + add
 		bit += bw
 	}
 	d.bit = bit
 	d.lit -= len(out)
-	if bad {
+	if len(out) > 0 && hi >= lim {
 		return errDictIndex
 	}
 	return nil
@@ -1077,6 +1175,13 @@ func (r *ParquetReader) loadBatch() (ok bool) {
 // 3.4): absent is 0; a string column is parsed by 2.6; a typed value must
 // be non-negative and within the field's limit.
 func (r *ParquetReader) intCell(pos int64, c *pqCol, i int) (int64, bool) {
+	if c != nil && c.st[i] == cOK {
+		return c.iv[i], true
+	}
+	return r.intCellSlow(pos, c, i)
+}
+
+func (r *ParquetReader) intCellSlow(pos int64, c *pqCol, i int) (int64, bool) {
 	if c == nil {
 		return 0, true
 	}
