@@ -59,19 +59,21 @@ type compiled struct {
 type clayer struct{ in, out *cchain }
 
 // crule is what the evaluator needs of a rule by its order in the chain.
+// Half a cache line: the reason is an index into cchain.reasons.
 type crule struct {
 	id     string
 	rule   *policy.Rule
-	reason string // maybeReason, for table rules
 	action policy.Action
+	reason uint32 // cchain.reasons[reason] is maybeReason, for table rules
 }
 
 type cchain struct {
-	c     *policy.Chain
-	rules []crule
-	v4    index4[leafRef]
-	v6    index6[leafRef]
-	nodes []cnode
+	c       *policy.Chain
+	rules   []crule
+	reasons []string // distinct maybeReasons
+	v4      index4[leafRef]
+	v6      index6[leafRef]
+	nodes   []cnode
 	// The step functions of every node, interned by content: skeys holds
 	// the run starts and svals the values, in parallel. Functions of at
 	// most 16 runs never straddle a 64-byte block of skeys, so a lookup
@@ -129,7 +131,9 @@ type chainBuilder struct {
 	cc       *cchain
 	nodes    []bnode
 	interned map[string]span
-	keyBuf   []byte
+	// reasonIdx indexes cc.reasons.
+	reasonIdx map[string]uint32
+	keyBuf    []byte
 }
 
 func compile(set *policy.Set) *compiled {
@@ -363,10 +367,10 @@ type pnode struct {
 
 func compileChain(c *policy.Chain) *cchain {
 	cc := &cchain{c: c, rules: make([]crule, len(c.Rules))}
-	cb := &chainBuilder{cc: cc, interned: map[string]span{}}
+	cb := &chainBuilder{cc: cc, interned: map[string]span{}, reasonIdx: map[string]uint32{}}
 	var fam [2][]pnode // IPv4, IPv6
 	for i, r := range c.Rules {
-		cc.rules[i] = crule{id: r.ID, rule: r, action: r.Action, reason: maybeReason(r)}
+		cc.rules[i] = crule{id: r.ID, rule: r, action: r.Action, reason: cb.reason(maybeReason(r))}
 		if isGlobal(r) {
 			cc.global = append(cc.global, int32(i))
 			continue
@@ -521,6 +525,18 @@ func (cb *chainBuilder) buildFamily(items []pnode, v4 bool, budget *int) ([]u128
 		cb.nodes = append(cb.nodes, cb.node(&ps[i], base, budget))
 	}
 	return starts, vals
+}
+
+// reason returns the index of s in cc.reasons, adding it if new.
+func (cb *chainBuilder) reason(s string) uint32 {
+	if i, ok := cb.reasonIdx[s]; ok {
+		return i
+	}
+	cc := cb.cc
+	i := uint32(len(cc.reasons))
+	cc.reasons = append(cc.reasons, s)
+	cb.reasonIdx[s] = i
+	return i
 }
 
 // node builds the build-time node of p; its parent's node already exists.
@@ -743,7 +759,7 @@ func (cc *cchain) evalInto(q *policy.Query, lr *LayerResult) {
 	mFirst := min(mAllow, mDeny)
 	mReason := ""
 	if mFirst < best {
-		mReason = cc.rules[mFirst].reason
+		mReason = cc.reasons[cc.rules[mFirst].reason]
 	}
 	if leaf >= 0 || len(cc.global) > 0 {
 		consider := func(o int32) { // o < best
