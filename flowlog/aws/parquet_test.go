@@ -2,10 +2,12 @@ package aws
 
 import (
 	"bytes"
+	"encoding/binary"
 	"fmt"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -473,10 +475,11 @@ func arrowOnlyRead(t testing.TB, data []byte) {
 	}
 }
 
-// TestParquetNoAllocsPerRecord: making records adds no allocation per
-// record to what Arrow's decoder does. (Arrow's dictionary decoder itself
-// allocates about once per RLE run: 0.2-0.3 per row on flowgen data; see
-// the benchmark.)
+// TestParquetNoAllocsPerRecord: reading allocates per page and per column
+// chunk (page buffers, headers, the gzip reader: Arrow's page reader) and
+// once per distinct string (the interner), never per record. (Arrow's own
+// column readers, the baseline logged, allocate about once per RLE run:
+// 0.2-0.3 per row on flowgen data.)
 func TestParquetNoAllocsPerRecord(t *testing.T) {
 	const rows = 200_000
 	var buf bytes.Buffer
@@ -515,11 +518,13 @@ func TestParquetNoAllocsPerRecord(t *testing.T) {
 			}
 		}
 	}
-	if extra := (ours - base - float64(len(distinct))) / rows; extra > 0.001 {
-		t.Errorf("%.4f allocations per record beyond Arrow's decoding and %d distinct strings (%v vs %v in all), want ≈ 0",
-			extra, len(distinct), ours, base)
+	// 200,000 rows of 29 columns are 58 column chunks and about 120 pages:
+	// a few dozen allocations each.
+	if extra := (ours - float64(len(distinct))) / rows; extra > 0.05 {
+		t.Errorf("%.4f allocations per record beyond %d distinct strings (%v in all), want ≈ 0",
+			extra, len(distinct), ours)
 	}
-	t.Logf("allocations per record: %.3f (Arrow's decoding alone: %.3f)", ours/rows, base/rows)
+	t.Logf("allocations per record: %.4f (Arrow's column readers alone: %.3f)", ours/rows, base/rows)
 }
 
 func BenchmarkReadAWSParquet(b *testing.B) {
@@ -563,5 +568,192 @@ func BenchmarkReadAWSParquet(b *testing.B) {
 			}
 			m.Stop(total)
 		})
+	}
+}
+
+// pqBuildWith is pqBuild with extra writer properties.
+func pqBuildWith(t testing.TB, fields []arrow.Field, rows [][]any, rgRows int, opts ...parquet.WriterProperty) []byte {
+	t.Helper()
+	for i := range fields {
+		fields[i].Nullable = true
+	}
+	schema := arrow.NewSchema(fields, nil)
+	var buf bytes.Buffer
+	opts = append([]parquet.WriterProperty{parquet.WithCompression(compress.Codecs.Gzip),
+		parquet.WithMaxRowGroupLength(int64(rgRows))}, opts...)
+	fw, err := pqarrow.NewFileWriter(schema, &buf, parquet.NewWriterProperties(opts...), pqarrow.DefaultWriterProps())
+	if err != nil {
+		t.Fatal(err)
+	}
+	rb := array.NewRecordBuilder(memory.NewGoAllocator(), schema)
+	defer rb.Release()
+	for _, row := range rows {
+		for j, v := range row {
+			if v == nil {
+				rb.Field(j).AppendNull()
+				continue
+			}
+			switch b := rb.Field(j).(type) {
+			case *array.Int32Builder:
+				b.Append(int32(v.(int64)))
+			case *array.Int64Builder:
+				b.Append(v.(int64))
+			case *array.StringBuilder:
+				b.Append(v.(string))
+			}
+		}
+	}
+	rec := rb.NewRecord()
+	defer rec.Release()
+	if err := fw.Write(rec); err != nil {
+		t.Fatal(err)
+	}
+	if err := fw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes()
+}
+
+// TestParquetPageLayouts: the page decoder gives the same records and
+// reports whatever the layout of the pages: dictionary or PLAIN pages, data
+// pages v1 or v2, pages much smaller than a batch (several per batch, a
+// batch ending inside a page), a dictionary that overflows into PLAIN pages
+// mid-chunk, nulls in every column; and DELTA encodings, which go through
+// Arrow's column reader.
+func TestParquetPageLayouts(t *testing.T) {
+	g := flowgen.New(5)
+	rng := rand.New(rand.NewPCG(1, 2))
+	cols := defaultCols(false)
+	cols = append(cols, strCol("pkt_srcaddr"), i64Col("packets_lost_no_route"))
+	var rows [][]any
+	const n = 3*ParquetBatchRows + 777
+	for i := 0; i < n; i++ {
+		f := g.Next()
+		r := []any{int64(2), "123456789010", string(flowgen.AppendAWSField(nil, "interface-id", &f)),
+			string(flowgen.AppendAWSField(nil, "srcaddr", &f)), string(flowgen.AppendAWSField(nil, "dstaddr", &f)),
+			int64(f.SrcPort), int64(f.DstPort), int64(f.Proto), int64(f.Packets), int64(f.Bytes),
+			int64(f.Start), int64(f.End), "ACCEPT", "OK",
+			string(flowgen.AppendAWSField(nil, "srcaddr", &f)), int64(i % 3)}
+		switch rng.IntN(40) {
+		case 0:
+			r[rng.IntN(len(r))] = nil // a null anywhere
+		case 1:
+			r[5] = int64(70000) // bad-port
+		case 2:
+			r[3] = "10.0.0.256" // bad-ip
+		case 3:
+			r[14] = "not-an-ip" // a pkt-* that does not parse: counted
+		case 4:
+			r[13] = "NODATA"
+		}
+		if i%1000 < 300 { // long runs of nulls in one optional column
+			r[15] = nil
+		}
+		rows = append(rows, r)
+	}
+	base := pqBuildWith(t, cols, rows, 5000, parquet.WithDictionaryDefault(false),
+		parquet.WithEncoding(parquet.Encodings.Plain))
+	wrecs, wprobs, wt := pqRead(t, base)
+	if len(wrecs) < n*9/10 || len(wprobs) < 100 || wt.NoData == 0 || wt.BadPktIP == 0 {
+		t.Fatalf("weak baseline: %d records, %d reports, %d NODATA, %d bad pkt", len(wrecs), len(wprobs), wt.NoData, wt.BadPktIP)
+	}
+	for _, c := range []struct {
+		name string
+		opts []parquet.WriterProperty
+	}{
+		{"dictionary", nil},
+		{"small-pages", []parquet.WriterProperty{parquet.WithDataPageSize(700), parquet.WithBatchSize(97)}},
+		{"dict-overflow", []parquet.WriterProperty{parquet.WithDictionaryPageSizeLimit(3000), parquet.WithDataPageSize(4000), parquet.WithBatchSize(128)}},
+		{"v2-pages", []parquet.WriterProperty{parquet.WithDataPageVersion(parquet.DataPageV2), parquet.WithDataPageSize(5000)}},
+		{"v2-plain", []parquet.WriterProperty{parquet.WithDataPageVersion(parquet.DataPageV2), parquet.WithDictionaryDefault(false)}},
+		{"uncompressed", []parquet.WriterProperty{parquet.WithCompression(compress.Codecs.Uncompressed), parquet.WithDataPageSize(3000)}},
+		{"delta", []parquet.WriterProperty{parquet.WithDictionaryDefault(false), parquet.WithEncoding(parquet.Encodings.DeltaBinaryPacked),
+			parquet.WithEncodingFor("srcaddr", parquet.Encodings.DeltaLengthByteArray), parquet.WithEncodingFor("interface_id", parquet.Encodings.DeltaByteArray),
+			parquet.WithEncodingFor("dstaddr", parquet.Encodings.Plain), parquet.WithEncodingFor("account_id", parquet.Encodings.Plain),
+			parquet.WithEncodingFor("action", parquet.Encodings.Plain), parquet.WithEncodingFor("log_status", parquet.Encodings.Plain),
+			parquet.WithEncodingFor("pkt_srcaddr", parquet.Encodings.Plain)}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			recs, probs, tt := pqRead(t, pqBuildWith(t, cols, rows, 5000, c.opts...))
+			if len(recs) != len(wrecs) {
+				t.Fatalf("%d records, want %d", len(recs), len(wrecs))
+			}
+			for i := range recs {
+				if !recs[i].Equal(&wrecs[i]) {
+					t.Fatalf("record %d: %v\nwant %v", i, recs[i], wrecs[i])
+				}
+			}
+			if len(probs) != len(wprobs) {
+				t.Fatalf("%d reports, want %d", len(probs), len(wprobs))
+			}
+			for i := range probs {
+				if probs[i] != wprobs[i] {
+					t.Fatalf("report %d: %v, want %v", i, probs[i], wprobs[i])
+				}
+			}
+			if tt.NoData != wt.NoData || tt.BadPktIP != wt.BadPktIP {
+				t.Errorf("NODATA %d, bad pkt %d; want %d, %d", tt.NoData, tt.BadPktIP, wt.NoData, wt.BadPktIP)
+			}
+		})
+	}
+}
+
+// TestRLEDecoder: bit-packed runs of every width decode to what was packed,
+// with and without the 8-byte fast path; an index beyond the dictionary and
+// a truncated run are errors, not panics.
+func TestRLEDecoder(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	for bw := uint(0); bw <= 32; bw++ {
+		for _, groups := range []int{1, 2, 7, 40} {
+			vals := make([]uint32, groups*8)
+			var packed []byte
+			var acc uint64
+			var nacc uint
+			for i := range vals {
+				if bw > 0 {
+					vals[i] = uint32(rng.Uint64() & (1<<bw - 1))
+				}
+				acc |= uint64(vals[i]) << nacc
+				nacc += bw
+				for nacc >= 8 {
+					packed = append(packed, byte(acc))
+					acc >>= 8
+					nacc -= 8
+				}
+			}
+			// A bit-packed run, then a repeated run of 5 values of 1 (when bw > 0).
+			data := binary.AppendUvarint(nil, uint64(groups)<<1|1)
+			data = append(data, packed...)
+			want := append([]uint32{}, vals...)
+			if bw > 0 {
+				data = binary.AppendUvarint(data, 5<<1)
+				data = append(data, make([]byte, (bw+7)/8)...)
+				data[len(data)-(int(bw)+7)/8] = 1
+				want = append(want, 1, 1, 1, 1, 1)
+			}
+			var d rleDec
+			d.reset(data, bw)
+			out := make([]int32, len(want))
+			for i := 0; i < len(out); { // in uneven pieces, across runs
+				k := min(len(out)-i, 1+rng.IntN(13))
+				if err := d.indices(out[i:i+k], 1<<32-1); err != nil {
+					t.Fatalf("bw %d groups %d: %v", bw, groups, err)
+				}
+				i += k
+			}
+			for i := range want {
+				if uint32(out[i]) != want[i] {
+					t.Fatalf("bw %d groups %d: value %d is %d, want %d", bw, groups, i, uint32(out[i]), want[i])
+				}
+			}
+			if bw >= 2 {
+				d.reset(data, bw)
+				if err := d.indices(make([]int32, len(vals)), 1); err == nil && slices.ContainsFunc(vals, func(v uint32) bool { return v >= 1 }) {
+					t.Fatalf("bw %d: index beyond the dictionary accepted", bw)
+				}
+				d.reset(data[:len(data)/2], bw)
+				d.indices(make([]int32, len(want)), 1<<32-1) // no panic
+			}
+		}
 	}
 }
