@@ -527,18 +527,28 @@ func TestParquetNoAllocsPerRecord(t *testing.T) {
 	t.Logf("allocations per record: %.4f (Arrow's column readers alone: %.3f)", ours/rows, base/rows)
 }
 
+// BenchmarkReadAWSParquet: 1 M records in one object, v2 and v5 fields,
+// start times within one 5-minute window as in a real object; v2-spread
+// keeps the generator's six-day timeline (start and end almost unique per
+// row: large dictionaries), the worst case for dictionary decoding.
 func BenchmarkReadAWSParquet(b *testing.B) {
 	for _, c := range []struct {
 		name   string
 		fields []string
-	}{{"v2", nil}, {"v5", flowgen.AWSV5Fields}} {
+		window int64
+		file   string
+	}{
+		{"v2", nil, flowgen.AWSObjectWindow, "aws-v2-1m-w300.parquet"},
+		{"v5", flowgen.AWSV5Fields, flowgen.AWSObjectWindow, "aws-v5-1m-w300.parquet"},
+		{"v2-spread", nil, 0, "aws-v2-1m.parquet"},
+	} {
 		b.Run(c.name, func(b *testing.B) {
-			path := benchutil.File(b, "aws-"+c.name+"-1m.parquet", func(p string) error {
+			path := benchutil.File(b, c.file, func(p string) error {
 				f, err := os.Create(p)
 				if err != nil {
 					return err
 				}
-				if err := flowgen.AWSParquet(f, benchRecords, c.fields, 1, 0); err != nil {
+				if err := flowgen.AWSParquetWindow(f, benchRecords, c.fields, 1, 0, c.window); err != nil {
 					f.Close()
 					return err
 				}

@@ -35,11 +35,32 @@ func underscore(s string) string {
 	return string(b)
 }
 
-// AWSParquet writes n flows as an AWS VPC flow-log Parquet object: one
+// AWSObjectWindow is the capture window of one AWS flow-log object, in
+// seconds: AWS publishes an S3 object every 5 minutes with the records of
+// the previous 5 minutes.
+const AWSObjectWindow = 300
+
+// AWSParquet writes n flows as one AWS VPC flow-log Parquet object: one
 // nullable column per field (nil: the version 2 default format) named with
 // "_" for "-", AWS's documented types, "-" as null, GZIP codec like AWS,
-// rowGroupRows rows per row group (0: 128 Ki).
+// rowGroupRows rows per row group (0: 128 Ki). Start times are folded into
+// one AWSObjectWindow (see AWSParquetWindow).
 func AWSParquet(w io.Writer, n int, fields []string, seed uint64, rowGroupRows int) error {
+	return AWSParquetWindow(w, n, fields, seed, rowGroupRows, AWSObjectWindow)
+}
+
+// AWSParquetWindow is AWSParquet with start times folded into a capture
+// window of window seconds (0: the flows' own timeline).
+//
+// The generator's shared timeline advances about half a second per flow,
+// so 1 M flows span almost six days and start/end take a different value
+// every other row. One real object covers 5 minutes: start (the first
+// packet within an aggregation interval of at most 10 minutes) and end take
+// a few hundred distinct values however many rows the object holds, and
+// their dictionaries stay small; packets and bytes repeat much less. Folding
+// keeps each flow's duration: start' = t0 + (start-t0) mod window,
+// end' = start' + (end-start).
+func AWSParquetWindow(w io.Writer, n int, fields []string, seed uint64, rowGroupRows int, window int64) error {
 	if fields == nil {
 		fields = []string{"version", "account-id", "interface-id", "srcaddr", "dstaddr", "srcport", "dstport",
 			"protocol", "packets", "bytes", "start", "end", "action", "log-status"}
@@ -62,6 +83,7 @@ func AWSParquet(w io.Writer, n int, fields []string, seed uint64, rowGroupRows i
 	defer rb.Release()
 	g := New(seed)
 	var buf []byte
+	var t0 int64
 	flush := func() error {
 		rec := rb.NewRecord()
 		defer rec.Release()
@@ -69,6 +91,14 @@ func AWSParquet(w io.Writer, n int, fields []string, seed uint64, rowGroupRows i
 	}
 	for i := 0; i < n; i++ {
 		f := g.Next()
+		if window > 0 {
+			if i == 0 {
+				t0 = f.Start
+			}
+			d := f.End - f.Start
+			f.Start = t0 + ((f.Start-t0)%window+window)%window
+			f.End = f.Start + d
+		}
 		for j, name := range fields {
 			buf = AppendAWSField(buf[:0], name, &f)
 			null := len(buf) == 1 && buf[0] == '-'
