@@ -746,7 +746,7 @@ func TestRLEDecoder(t *testing.T) {
 			out := make([]int32, len(want))
 			for i := 0; i < len(out); { // in uneven pieces, across runs
 				k := min(len(out)-i, 1+rng.IntN(13))
-				if err := d.indices(out[i:i+k], 1<<32-1); err != nil {
+				if err := d.indices(out[i:i+k], 0, 1<<32-1); err != nil {
 					t.Fatalf("bw %d groups %d: %v", bw, groups, err)
 				}
 				i += k
@@ -758,11 +758,11 @@ func TestRLEDecoder(t *testing.T) {
 			}
 			if bw >= 2 {
 				d.reset(data, bw)
-				if err := d.indices(make([]int32, len(vals)), 1); err == nil && slices.ContainsFunc(vals, func(v uint32) bool { return v >= 1 }) {
+				if err := d.indices(make([]int32, len(vals)), 0, 1); err == nil && slices.ContainsFunc(vals, func(v uint32) bool { return v >= 1 }) {
 					t.Fatalf("bw %d: index beyond the dictionary accepted", bw)
 				}
 				d.reset(data[:len(data)/2], bw)
-				d.indices(make([]int32, len(want)), 1<<32-1) // no panic
+				d.indices(make([]int32, len(want)), 0, 1<<32-1) // no panic
 			}
 		}
 	}
