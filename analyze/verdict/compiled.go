@@ -54,6 +54,7 @@ var splitNodes bool
 type compiled struct {
 	layers []clayer
 	scopes *scopeIndex
+	ifaces ifaceIndex
 }
 
 type clayer struct{ in, out *cchain }
@@ -64,11 +65,13 @@ type crule struct {
 	id     string
 	rule   *policy.Rule
 	action policy.Action
+	def    bool   // policy.IsDefaultID(id)
 	reason uint32 // cchain.reasons[reason] is maybeReason, for table rules
 }
 
 type cchain struct {
 	c       *policy.Chain
+	defDef  bool // policy.IsDefaultID(c.Default.ID)
 	rules   []crule
 	reasons []string // distinct maybeReasons
 	v4      index4[leafRef]
@@ -142,24 +145,36 @@ func compile(set *policy.Set) *compiled {
 	for i, l := range ls {
 		c.layers[i] = clayer{compileChain(&l.In), compileChain(&l.Out)}
 	}
+	c.ifaces = newIfaceIndex(c, set)
 	return c
 }
 
-// eval sets lr's Action, ID, Rule and Reason for layer l in direction d.
-func (c *compiled) eval(l *policy.Layer, d policy.Dir, q *policy.Query, lr *LayerResult) {
-	var ch *cchain
-	if l.Seq < len(c.layers) {
-		ch = c.layers[l.Seq].in
-		if d == policy.Egress {
-			ch = c.layers[l.Seq].out
-		}
+// chain returns the compiled chain of layer l in direction d, or nil when
+// l is not the layer compiled under its Seq.
+func (c *compiled) chain(l *policy.Layer, d policy.Dir) *cchain {
+	if l.Seq < 0 || l.Seq >= len(c.layers) {
+		return nil
 	}
-	if ch == nil || ch.c != l.Chain(d) { // not the layer compiled under this Seq
+	ch := c.layers[l.Seq].in
+	if d == policy.Egress {
+		ch = c.layers[l.Seq].out
+	}
+	if ch.c != l.Chain(d) {
+		return nil
+	}
+	return ch
+}
+
+// eval sets lr's Action, ID, Rule and Reason for layer l in direction d
+// and reports whether lr.ID is a default id (policy.IsDefaultID).
+func (c *compiled) eval(l *policy.Layer, d policy.Dir, q *policy.Query, lr *LayerResult) bool {
+	ch := c.chain(l, d)
+	if ch == nil {
 		o := EvalChain(l.Chain(d), q)
 		lr.Action, lr.ID, lr.Rule, lr.Reason = o.action, o.id, o.rule, o.reason
-		return
+		return policy.IsDefaultID(o.id)
 	}
-	ch.evalInto(q, lr)
+	return ch.evalRef(ch.leaf(q.Remote), q, lr)
 }
 
 // isGlobal: the remote condition is not a plain prefix test.
@@ -366,11 +381,11 @@ type pnode struct {
 }
 
 func compileChain(c *policy.Chain) *cchain {
-	cc := &cchain{c: c, rules: make([]crule, len(c.Rules))}
+	cc := &cchain{c: c, rules: make([]crule, len(c.Rules)), defDef: policy.IsDefaultID(c.Default.ID)}
 	cb := &chainBuilder{cc: cc, interned: map[string]span{}, reasonIdx: map[string]uint32{}}
 	var fam [2][]pnode // IPv4, IPv6
 	for i, r := range c.Rules {
-		cc.rules[i] = crule{id: r.ID, rule: r, action: r.Action, reason: cb.reason(maybeReason(r))}
+		cc.rules[i] = crule{id: r.ID, rule: r, action: r.Action, def: policy.IsDefaultID(r.ID), reason: cb.reason(maybeReason(r))}
 		if isGlobal(r) {
 			cc.global = append(cc.global, int32(i))
 			continue
@@ -743,7 +758,12 @@ func (cc *cchain) eval(q *policy.Query) outcome {
 
 // evalInto sets lr's Action, ID, Rule and Reason: EvalChain's answer.
 func (cc *cchain) evalInto(q *policy.Query, lr *LayerResult) {
-	ref := cc.leaf(q.Remote)
+	cc.evalRef(cc.leaf(q.Remote), q, lr)
+}
+
+// evalRef is evalInto given ref = cc.leaf(q.Remote); it reports whether
+// lr.ID is a default id (policy.IsDefaultID; false when unknown).
+func (cc *cchain) evalRef(ref leafRef, q *policy.Query, lr *LayerResult) bool {
 	key := protoKey(q)
 	v := cc.lookup(ref.fn, key)
 	best, mAllow, mDeny := v.yes, v.mAllow, v.mDeny
@@ -803,11 +823,12 @@ func (cc *cchain) evalInto(q *policy.Query, lr *LayerResult) {
 	var a policy.Action
 	var id string
 	var rule *policy.Rule
+	var def bool
 	if best != noRule {
 		r := &cc.rules[best]
-		a, id, rule = r.action, r.id, r.rule
+		a, id, rule, def = r.action, r.id, r.rule, r.def
 	} else {
-		a, id = cc.c.Default.Action, cc.c.Default.ID
+		a, id, def = cc.c.Default.Action, cc.c.Default.ID, cc.defDef
 		if a == 0 && reason == "" {
 			reason = cc.c.Default.Reason
 		}
@@ -816,9 +837,10 @@ func (cc *cchain) evalInto(q *policy.Query, lr *LayerResult) {
 	// one makes the chain unknown (POLICY.md 4.3).
 	if a == 0 || (a == policy.Allow && maybeDeny) || (a == policy.Deny && maybeAllow) {
 		lr.Action, lr.ID, lr.Rule, lr.Reason = 0, "", nil, reason
-		return
+		return false
 	}
 	lr.Action, lr.ID, lr.Rule, lr.Reason = a, id, rule, ""
+	return def
 }
 
 // footprint is the size in bytes of the chain's lookup tables (what a

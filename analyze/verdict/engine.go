@@ -49,7 +49,22 @@ func (e *Engine) JudgeAll(recs []flowlog.Record, out []Result) {
 
 // Evaluate judges one record whose reply side is already known.
 func (e *Engine) Evaluate(rec *flowlog.Record, rep Reply, res *Result) {
+	if e.comp != nil {
+		e.evaluateCompiled(rec, rep, res)
+		return
+	}
 	res.reset(rep)
+	q := query(rec)
+	src, dst := rec.Src.Unmap(), rec.Dst.Unmap()
+	e.interfaces(rec, src, dst, &q, res)
+	e.deployments(src, dst, &q, res)
+	e.nodes(src, dst, &q, res)
+	e.combine(rec, res)
+}
+
+// query returns the record's protocol part of a query (Remote, Local and
+// RemoteInternet are set per scope).
+func query(rec *flowlog.Record) policy.Query {
 	q := policy.Query{Proto: rec.Proto, SPort: rec.SrcPort, DPort: rec.DstPort}
 	if rec.Proto == 1 || rec.Proto == 58 {
 		for _, a := range rec.Attrs {
@@ -66,11 +81,7 @@ func (e *Engine) Evaluate(rec *flowlog.Record, rep Reply, res *Result) {
 			}
 		}
 	}
-	src, dst := rec.Src.Unmap(), rec.Dst.Unmap()
-	e.interfaces(rec, src, dst, &q, res)
-	e.deployments(src, dst, &q, res)
-	e.nodes(src, dst, &q, res)
-	e.combine(rec, res)
+	return q
 }
 
 func (e *Engine) interfaces(rec *flowlog.Record, src, dst netip.Addr, q *policy.Query, res *Result) {
@@ -131,6 +142,10 @@ func (e *Engine) interfaces(rec *flowlog.Record, src, dst netip.Addr, q *policy.
 	}
 }
 
+// The reference walk: interfaces, deployments, nodes and combine follow
+// POLICY.md step by step; the compiled engine's counterparts are in the
+// second part of this file and must give the same results.
+
 func isDHCP(s, d uint16) bool { return (s == 67 || s == 68) && (d == 67 || d == 68) }
 
 func (e *Engine) layer(l *policy.Layer, scope string, d policy.Dir, q *policy.Query, res *Result) {
@@ -145,19 +160,11 @@ func (e *Engine) layer(l *policy.Layer, scope string, d policy.Dir, q *policy.Qu
 		return
 	}
 	lr.Reply = false
-	if e.comp != nil {
-		e.comp.eval(l, d, q, lr)
-		return
-	}
 	o := EvalChain(l.Chain(d), q)
 	lr.Action, lr.ID, lr.Rule, lr.Reason = o.action, o.id, o.rule, o.reason
 }
 
 func (e *Engine) deployments(src, dst netip.Addr, q *policy.Query, res *Result) {
-	if e.comp != nil {
-		e.deploymentsIndexed(src, dst, q, res)
-		return
-	}
 	for _, dep := range e.set.Deployments {
 		if dep.Layer == nil {
 			continue
@@ -181,10 +188,6 @@ func (e *Engine) deployments(src, dst netip.Addr, q *policy.Query, res *Result) 
 }
 
 func (e *Engine) nodes(src, dst netip.Addr, q *policy.Query, res *Result) {
-	if e.comp != nil {
-		e.nodesIndexed(src, dst, q, res)
-		return
-	}
 	for _, n := range e.set.Nodes {
 		if len(n.Addrs) > 0 && !inPrefixes(n.Addrs, dst) {
 			continue
@@ -368,4 +371,252 @@ func settle(a policy.Action, id string, r *policy.Rule, maybeAllow, maybeDeny bo
 		return outcome{reason: reason}
 	}
 	return outcome{action: a, id: id, rule: r}
+}
+
+// The compiled path. Per record it resolves the interface once (the
+// Result remembers the last one), computes the internet test of each
+// address at most once, searches the remote address once for all of an
+// interface's layers (jointIndex), skips Elastic scopes the set does not
+// have, and combines the layers and derives the finding in one pass
+// (combineCompiled). TestCompiledMatchesReferenceModels holds it to the reference.
+
+// recFacts holds the per-record facts every scope shares.
+type recFacts struct {
+	set      *policy.Set
+	src, dst netip.Addr // unmapped
+	inet     uint8      // fxSrc/fxDst: computed; fxSrcInet/fxDstInet: value
+}
+
+const (
+	fxSrc = 1 << iota
+	fxDst
+	fxSrcInet
+	fxDstInet
+)
+
+// internet returns Set.IsInternet of src (dstSide false) or dst.
+func (f *recFacts) internet(dstSide bool) bool {
+	have, val, a := uint8(fxSrc), uint8(fxSrcInet), f.src
+	if dstSide {
+		have, val, a = fxDst, fxDstInet, f.dst
+	}
+	if f.inet&have == 0 {
+		f.inet |= have
+		if f.set.IsInternet(a) {
+			f.inet |= val
+		}
+	}
+	return f.inet&val != 0
+}
+
+func (e *Engine) evaluateCompiled(rec *flowlog.Record, rep Reply, res *Result) {
+	c := e.comp
+	// Only what combineCompiled and the scopes do not overwrite is reset.
+	res.Rules, res.Reason = res.Rules[:0], ""
+	res.Reply, res.Basis = rep.Reply, rep.Basis
+	res.Covered, res.Unfiltered, res.Inbound, res.Internet = false, false, false, false
+	res.nLayers, res.defMask = 0, 0
+	q := query(rec)
+	fx := recFacts{set: e.set, src: rec.Src.Unmap(), dst: rec.Dst.Unmap()}
+	if len(c.ifaces.ifcs) > 0 {
+		e.interfacesCompiled(rec, &fx, &q, res)
+	}
+	if !c.scopes.deps.empty {
+		e.deploymentsIndexed(&fx, &q, res)
+	}
+	if !c.scopes.nodes.empty || len(c.scopes.anyNode) > 0 {
+		e.nodesIndexed(&fx, &q, res)
+	}
+	combineCompiled(rec, res)
+}
+
+// iface resolves the record's interface as Engine.interfaces does.
+func (e *Engine) iface(rec *flowlog.Record, src, dst netip.Addr, res *Result) *cifc {
+	x := &e.comp.ifaces
+	if len(rec.Iface) > 4 && rec.Iface[:4] == "eni-" {
+		// Records of one interface come in runs: the Result keeps the last
+		// one, keyed by the policy's own id string (never by the record's,
+		// which may alias reader memory).
+		if ci := res.lastIfc; ci != nil && res.lastOf == x && ci.ifc.ID == rec.Iface {
+			return ci
+		}
+		ci := x.byID[rec.Iface]
+		if ci != nil {
+			res.lastIfc, res.lastOf = ci, x
+		}
+		return ci
+	}
+	switch rec.Direction {
+	case flowlog.DirIngress:
+		return x.byAddr[dst]
+	case flowlog.DirEgress:
+		return x.byAddr[src]
+	}
+	if ci := x.byAddr[dst]; ci != nil {
+		return ci
+	}
+	return x.byAddr[src]
+}
+
+// interfacesCompiled is Engine.interfaces over the compiled indexes.
+func (e *Engine) interfacesCompiled(rec *flowlog.Record, fx *recFacts, q *policy.Query, res *Result) {
+	src, dst := fx.src, fx.dst
+	ci := e.iface(rec, src, dst, res)
+	if ci == nil {
+		return
+	}
+	ifc := ci.ifc
+	dir := rec.Direction
+	if dir == flowlog.DirUnknown {
+		// POLICY.md 2: derive the direction from the interface's addresses.
+		switch {
+		case hasAddr(ifc.Addrs, dst):
+			dir = flowlog.DirIngress
+		case hasAddr(ifc.Addrs, src):
+			dir = flowlog.DirEgress
+		default:
+			return
+		}
+	}
+	pd := policy.Ingress
+	q.Remote, q.Local = src, dst
+	if dir == flowlog.DirEgress {
+		pd = policy.Egress
+		q.Remote, q.Local = dst, src
+	}
+	q.RemoteInternet = fx.internet(pd == policy.Egress)
+	res.Covered = true
+	if pd == policy.Ingress && !res.Reply {
+		res.Inbound = true
+		res.Internet = q.RemoteInternet
+	}
+	dhcp := ifc.UnfilteredDHCP && q.Proto == 17 && isDHCP(q.SPort, q.DPort)
+	j := ci.joint[pd]
+	if j == nil || !(q.Remote.Is4() || (q.Remote.Is6() && q.Remote.Zone() == "")) {
+		// No joint index, or an address no prefix holds but for which
+		// PrefixSet answers by its bits: ask each structure itself.
+		if ifc.IsUnfiltered(q.Remote) || dhcp {
+			res.Unfiltered = true
+			return
+		}
+		for _, l := range ifc.Layers {
+			if l.SkipLocal && ifc.InLocal(q.Remote) {
+				continue
+			}
+			e.addLayer(l, e.comp.chain(l, pd), nil, ifc.ID, pd, q, res)
+		}
+		return
+	}
+	fl, refs := j.row(q.Remote)
+	if fl&jUnfiltered != 0 || dhcp {
+		res.Unfiltered = true
+		return
+	}
+	for i, l := range ifc.Layers {
+		if l.SkipLocal && fl&jLocal != 0 {
+			continue
+		}
+		e.addLayer(l, j.chains[i], &refs[i], ifc.ID, pd, q, res)
+	}
+}
+
+// addLayer is Engine.layer for the compiled path: ch is l's compiled
+// chain in direction d (nil: compiled.eval decides) and ref, when not nil,
+// ch.leaf(q.Remote). It records in res.defMask whether the layer's id is a
+// default id.
+func (e *Engine) addLayer(l *policy.Layer, ch *cchain, ref *leafRef, scope string, d policy.Dir, q *policy.Query, res *Result) {
+	i := res.nLayers
+	if i >= maxLayers {
+		return // dropped, as Result.add does
+	}
+	lr := &res.layers[i] // filled in place: no copy of the result
+	res.nLayers++
+	lr.Layer, lr.Scope, lr.Dir = l, scope, d
+	var def bool
+	switch {
+	case res.Reply && l.Kind.Stateful():
+		id := l.Kind.ReplyID()
+		lr.Action, lr.ID, lr.Rule, lr.Reason, lr.Reply = policy.Allow, id, nil, "", true
+		def = policy.IsDefaultID(id)
+	case ch == nil:
+		lr.Reply = false
+		def = e.comp.eval(l, d, q, lr)
+	case ref == nil:
+		lr.Reply = false
+		def = ch.evalRef(ch.leaf(q.Remote), q, lr)
+	default:
+		lr.Reply = false
+		def = ch.evalRef(*ref, q, lr)
+	}
+	if def {
+		res.defMask |= 1 << i
+	}
+}
+
+// combineCompiled is combine and finding in one pass over the layers (POLICY.md
+// 4.1 and 8); it sets Verdict, Visible, HasVisible, Rules, Reason and
+// Finding. Layer i's id is a default id when res.defMask has bit i.
+func combineCompiled(rec *flowlog.Record, res *Result) {
+	if !res.Covered {
+		res.Verdict, res.Visible, res.HasVisible = Unknown, Unknown, false
+		res.Reason, res.Finding = policy.ReasonNotCovered, FindingUnknownInterface
+		return
+	}
+	ls := res.layers[:res.nLayers]
+	v, vis, hasVis := Accept, Accept, res.Unfiltered
+	for i := range ls {
+		visible := ls[i].Layer.Kind.Visible()
+		hasVis = hasVis || visible
+		switch ls[i].Action {
+		case policy.Deny:
+			v = Reject
+			if visible {
+				vis = Reject
+			}
+		case 0:
+			if v == Accept {
+				v = Unknown
+			}
+			if visible && vis == Accept {
+				vis = Unknown
+			}
+		}
+	}
+	allDef, lastDef := true, false
+	for i := range ls {
+		l := &ls[i]
+		add := false
+		switch v {
+		case Accept:
+			add = l.ID != ""
+		case Reject:
+			add = l.Action == policy.Deny
+		default:
+			if l.Action == policy.Allow {
+				add = true
+			} else if l.Action == 0 && res.Reason == "" {
+				res.Reason = l.Reason
+			}
+		}
+		if add {
+			res.Rules = append(res.Rules, l.ID)
+			lastDef = res.defMask&(1<<i) != 0
+			allDef = allDef && lastDef
+		}
+	}
+	res.Verdict, res.Visible, res.HasVisible = v, vis, hasVis
+	f := FindingNone
+	switch {
+	case hasVis && rec.Action == flowlog.ActionAccept && vis == Reject:
+		f = FindingViolation
+	case hasVis && rec.Action == flowlog.ActionReject && vis == Accept:
+		f = FindingUnexpectedReject
+	case v == Accept && res.Inbound && !res.Reply && res.Internet && IsSensitive(rec.Proto, rec.DstPort):
+		f = FindingExposure
+	case v == Reject && allDef:
+		f = FindingDefaultDeny
+	case v == Accept && !res.Reply && len(res.Rules) > 0 && lastDef:
+		f = FindingImplicitAllow
+	}
+	res.Finding = f
 }

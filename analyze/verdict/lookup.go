@@ -112,7 +112,10 @@ func searchBlock(blk []uint32, k uint32) int {
 	return lo
 }
 
-func (ix *index4[V]) find(k uint32) V {
+func (ix *index4[V]) find(k uint32) V { return ix.vals[ix.pos(k)] }
+
+// pos returns the index of the elementary interval holding k.
+func (ix *index4[V]) pos(k uint32) int {
 	i := 0 // block index in the level below
 	for l := len(ix.levels) - 1; l >= 0; l-- {
 		lv := ix.levels[l]
@@ -120,7 +123,7 @@ func (ix *index4[V]) find(k uint32) V {
 		i = base + searchBlock(lv[base:min(base+16, len(lv))], k)
 	}
 	base := i * 16
-	return ix.vals[base+searchBlock(ix.starts[base:min(base+16, len(ix.starts))], k)]
+	return base + searchBlock(ix.starts[base:min(base+16, len(ix.starts))], k)
 }
 
 // index6 is the IPv6 counterpart of index4 (plain binary search; IPv6
@@ -130,7 +133,10 @@ type index6[V any] struct {
 	vals   []V
 }
 
-func (ix *index6[V]) find(k u128) V {
+func (ix *index6[V]) find(k u128) V { return ix.vals[ix.pos(k)] }
+
+// pos returns the index of the elementary interval holding k.
+func (ix *index6[V]) pos(k u128) int {
 	lo, n := 0, len(ix.starts)
 	for n > 1 {
 		half := n >> 1
@@ -141,7 +147,7 @@ func (ix *index6[V]) find(k u128) V {
 		lo += d
 		n -= half
 	}
-	return ix.vals[lo]
+	return lo
 }
 
 // A step is one run of a step function over the key space of protoKey

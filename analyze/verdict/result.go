@@ -83,6 +83,13 @@ type Result struct {
 
 	layers  [maxLayers]LayerResult
 	nLayers int
+	// defMask has bit i when layers[i].ID is a default id (compiled
+	// engine only).
+	defMask uint8
+	// The compiled engine's last interface resolved by id, and the index
+	// it came from (a Result may move between engines).
+	lastIfc *cifc
+	lastOf  *ifaceIndex
 }
 
 // Layers returns the per-layer outcomes in evaluation order.

@@ -1,10 +1,12 @@
 package verdict
 
 import (
+	"encoding/binary"
 	"math"
 	"net/netip"
 	"slices"
 	"sort"
+	"unsafe"
 
 	"github.com/flowsift/flowsift/analyze/policy"
 )
@@ -145,11 +147,12 @@ func newAddrSets(scopes [][]netip.Prefix) addrSets {
 
 // deploymentsIndexed is Engine.deployments over the index: the deployments
 // holding dst (ingress) or else src (egress), in set order.
-func (e *Engine) deploymentsIndexed(src, dst netip.Addr, q *policy.Query, res *Result) {
+func (e *Engine) deploymentsIndexed(fx *recFacts, q *policy.Query, res *Result) {
 	x := e.comp.scopes
 	if x.deps.empty {
 		return // no deployment has an address
 	}
+	src, dst := fx.src, fx.dst
 	in, out := x.deps.lookup(dst), x.deps.lookup(src)
 	for len(in) > 0 || len(out) > 0 {
 		var i int32
@@ -170,28 +173,29 @@ func (e *Engine) deploymentsIndexed(src, dst netip.Addr, q *policy.Query, res *R
 		}
 		if ingress {
 			q.Remote, q.Local = src, dst
-			q.RemoteInternet = e.set.IsInternet(src)
+			q.RemoteInternet = fx.internet(false)
 			res.Covered = true
 			if !res.Reply {
 				res.Inbound, res.Internet = true, q.RemoteInternet
 			}
-			e.layer(dep.Layer, dep.ID, policy.Ingress, q, res)
+			e.addLayer(dep.Layer, e.comp.chain(dep.Layer, policy.Ingress), nil, dep.ID, policy.Ingress, q, res)
 		} else {
 			q.Remote, q.Local = dst, src
-			q.RemoteInternet = e.set.IsInternet(dst)
+			q.RemoteInternet = fx.internet(true)
 			res.Covered = true
-			e.layer(dep.Layer, dep.ID, policy.Egress, q, res)
+			e.addLayer(dep.Layer, e.comp.chain(dep.Layer, policy.Egress), nil, dep.ID, policy.Egress, q, res)
 		}
 	}
 }
 
 // nodesIndexed is Engine.nodes over the index: the nodes holding dst and
 // those without addresses, in set order.
-func (e *Engine) nodesIndexed(src, dst netip.Addr, q *policy.Query, res *Result) {
+func (e *Engine) nodesIndexed(fx *recFacts, q *policy.Query, res *Result) {
 	x := e.comp.scopes
 	if x.nodes.empty && len(x.anyNode) == 0 {
 		return
 	}
+	src, dst := fx.src, fx.dst
 	a, b := x.nodes.lookup(dst), x.anyNode
 	for len(a) > 0 || len(b) > 0 {
 		var i int32
@@ -206,13 +210,218 @@ func (e *Engine) nodesIndexed(src, dst netip.Addr, q *policy.Query, res *Result)
 				continue
 			}
 			q.Remote, q.Local = src, dst
-			q.RemoteInternet = e.set.IsInternet(src)
+			q.RemoteInternet = fx.internet(false)
 			res.Covered = true
 			if !res.Reply {
 				res.Inbound, res.Internet = true, q.RemoteInternet
 			}
-			e.layer(f.Layer, n.Name, policy.Ingress, q, res)
+			e.addLayer(f.Layer, e.comp.chain(f.Layer, policy.Ingress), nil, n.Name, policy.Ingress, q, res)
 			break
 		}
 	}
+}
+
+// Interfaces. The compiled engine resolves a record's interface to a
+// cifc, whose joint index answers, for the remote address, every question
+// the interface path asks of it with one search: whether it is unfiltered
+// (Interface.IsUnfiltered), whether SkipLocal layers are skipped
+// (Interface.InLocal), and the leafRef of each layer's chain in that
+// direction (cchain.leaf). The NACL and security group chains of an
+// interface then do not each search the address in their own index.
+
+// cifc is the compiled form of one interface.
+type cifc struct {
+	ifc   *policy.Interface
+	joint [2]*jointIndex // by policy.Dir; nil: no joint index (budget)
+}
+
+// jointIndex is the union of the elementary intervals of an interface's
+// layer chains (one direction) and of its Local and Unfiltered prefixes.
+// Interval i has flags[i] and refs[i*len(chains):][:len(chains)].
+type jointIndex struct {
+	chains []*cchain // per layer; nil: not compiled (compiled.eval decides)
+	v4     index4[struct{}]
+	v6     index6[struct{}]
+	v4refs []leafRef
+	v6refs []leafRef
+	v4fl   []uint8
+	v6fl   []uint8
+}
+
+const (
+	jUnfiltered = 1 << iota // Interface.IsUnfiltered
+	jLocal                  // Interface.InLocal
+)
+
+// row returns the flags and per-layer leafRefs of remote address a, which
+// must be valid and unzoned.
+func (j *jointIndex) row(a netip.Addr) (uint8, []leafRef) {
+	n := len(j.chains)
+	if a.Is4() {
+		i := j.v4.pos(key4(a))
+		return j.v4fl[i], j.v4refs[i*n : i*n+n]
+	}
+	i := j.v6.pos(key6(a))
+	return j.v6fl[i], j.v6refs[i*n : i*n+n]
+}
+
+// ifaceIndex resolves records to compiled interfaces the way
+// Set.InterfaceByID and Set.InterfaceByAddr do (later scopes win a
+// duplicate id or address, as in Set.Index).
+type ifaceIndex struct {
+	ifcs   []cifc
+	byID   map[string]*cifc
+	byAddr map[netip.Addr]*cifc
+}
+
+func newIfaceIndex(c *compiled, set *policy.Set) ifaceIndex {
+	x := ifaceIndex{ifcs: make([]cifc, len(set.Interfaces)), byID: map[string]*cifc{}, byAddr: map[netip.Addr]*cifc{}}
+	// Joint indexes are shared by interfaces with the same layers and
+	// prefixes (interfaces of one subnet and security group), and their
+	// total size is bounded by a multiple of the chains' own: past it an
+	// interface searches each chain itself.
+	shared := map[string]*jointIndex{}
+	budget := 1 << 20
+	for _, l := range c.layers {
+		budget += 2 * (len(l.in.v4.starts) + len(l.in.v6.starts) + len(l.out.v4.starts) + len(l.out.v6.starts))
+	}
+	for i, ifc := range set.Interfaces {
+		ci := &x.ifcs[i]
+		ci.ifc = ifc
+		for d := policy.Ingress; d <= policy.Egress; d++ {
+			k := jointKey(ifc, d)
+			if j, ok := shared[k]; ok {
+				ci.joint[d] = j
+				continue
+			}
+			j := newJointIndex(c, ifc, d, &budget)
+			shared[k] = j
+			ci.joint[d] = j
+		}
+		x.byID[ifc.ID] = ci
+		for _, a := range ifc.Addrs {
+			x.byAddr[a] = ci
+		}
+	}
+	return x
+}
+
+// jointKey identifies what a joint index depends on.
+func jointKey(ifc *policy.Interface, d policy.Dir) string {
+	b := []byte{byte(d)}
+	for _, l := range ifc.Layers {
+		b = binary.LittleEndian.AppendUint64(b, uint64(uintptr(unsafe.Pointer(l))))
+	}
+	for _, ps := range [][]netip.Prefix{ifc.Local, ifc.Unfiltered} {
+		b = append(b, '|')
+		for _, p := range ps {
+			b, _ = p.AppendBinary(b)
+			b = append(b, ',')
+		}
+	}
+	return string(b)
+}
+
+// newJointIndex builds the joint index of ifc in direction d, or returns
+// nil when it would exceed the budget.
+func newJointIndex(c *compiled, ifc *policy.Interface, d policy.Dir, budget *int) *jointIndex {
+	j := &jointIndex{chains: make([]*cchain, len(ifc.Layers))}
+	for i, l := range ifc.Layers {
+		if l != nil {
+			j.chains[i] = c.chain(l, d)
+		}
+	}
+	// Every function of the remote address the row holds is constant
+	// between consecutive points of its own; the union of the points cuts
+	// the space into intervals where all of them are.
+	var pts [2][]u128
+	for _, ch := range j.chains {
+		if ch == nil {
+			continue
+		}
+		for _, s := range ch.v4.starts {
+			pts[0] = append(pts[0], u128{0, uint64(s)})
+		}
+		pts[1] = append(pts[1], ch.v6.starts...)
+	}
+	for _, ps := range [][]netip.Prefix{ifc.Local, ifc.Unfiltered} {
+		for _, p := range ps {
+			if !p.IsValid() {
+				continue
+			}
+			f := 0
+			if !p.Addr().Is4() {
+				f = 1
+			}
+			lo, hi := prefixRange(p)
+			pts[f] = append(pts[f], lo)
+			if next, over := hi.inc(); !over && (f == 1 || next.lo <= math.MaxUint32) {
+				pts[f] = append(pts[f], next)
+			}
+		}
+	}
+	n := len(j.chains)
+	for f := range pts {
+		pts[f] = append(pts[f], u128{})
+		slices.SortFunc(pts[f], func(a, b u128) int {
+			switch {
+			case a.less(b):
+				return -1
+			case b.less(a):
+				return 1
+			}
+			return 0
+		})
+		pts[f] = slices.Compact(pts[f])
+		*budget -= len(pts[f]) * (n + 1)
+	}
+	if *budget < 0 {
+		for f := range pts {
+			*budget += len(pts[f]) * (n + 1)
+		}
+		return nil
+	}
+	for f := range pts {
+		var starts []u128
+		var refs []leafRef
+		var fl []uint8
+		for _, p := range pts[f] {
+			var a netip.Addr
+			if f == 0 {
+				a = netip.AddrFrom4([4]byte{byte(p.lo >> 24), byte(p.lo >> 16), byte(p.lo >> 8), byte(p.lo)})
+			} else {
+				var b [16]byte
+				binary.BigEndian.PutUint64(b[:8], p.hi)
+				binary.BigEndian.PutUint64(b[8:], p.lo)
+				a = netip.AddrFrom16(b)
+			}
+			var flag uint8
+			if ifc.IsUnfiltered(a) {
+				flag |= jUnfiltered
+			}
+			if ifc.InLocal(a) {
+				flag |= jLocal
+			}
+			row := make([]leafRef, n)
+			for i, ch := range j.chains {
+				if ch != nil {
+					row[i] = ch.leaf(a)
+				}
+			}
+			if k := len(fl); k > 0 && fl[k-1] == flag && slices.Equal(refs[(k-1)*n:], row) {
+				continue // same row as the interval before
+			}
+			starts, refs, fl = append(starts, p), append(refs, row...), append(fl, flag)
+		}
+		if f == 0 {
+			s4 := make([]uint32, len(starts))
+			for i, s := range starts {
+				s4[i] = uint32(s.lo)
+			}
+			j.v4, j.v4refs, j.v4fl = newIndex4(s4, make([]struct{}, len(s4))), refs, fl
+		} else {
+			j.v6, j.v6refs, j.v6fl = index6[struct{}]{starts: starts, vals: make([]struct{}, len(starts))}, refs, fl
+		}
+	}
+	return j
 }
