@@ -1,7 +1,9 @@
 package verdict
 
 import (
+	"encoding/binary"
 	"math/rand/v2"
+	"net/netip"
 	"runtime"
 	"syscall"
 	"testing"
@@ -90,4 +92,107 @@ func threadCPU() time.Duration {
 		return 0
 	}
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// TestCompiledPathsAgree holds the compiled engine's less travelled paths
+// to the reference: interfaces without a joint index (noJoint), zoned
+// addresses, and RemoteInternet read by undecidable-remote rules in every
+// chain, including stateless ones judging replies (where the compiled path
+// computes the internet test only on demand).
+func TestCompiledPathsAgree(t *testing.T) {
+	defer func() { noJoint = false }()
+	var a, b Result
+	var rec flowlog.Record
+	for seed := uint64(0); seed < 240; seed++ {
+		noJoint = seed%2 == 1
+		rng := rand.New(rand.NewPCG(seed, 7))
+		model := []string{"aws", "alibaba", "elastic-cloud", "elasticsearch"}[seed/2%4]
+		set, g := genModelSet(rng, model)
+		for _, l := range set.Layers() {
+			for _, c := range []*policy.Chain{&l.In, &l.Out} {
+				for _, r := range c.Rules {
+					if rng.IntN(4) == 0 {
+						r.RemoteUnknown, r.UnknownSkipsInternet = policy.ReasonPrivateEndpoint, rng.IntN(3) > 0
+					}
+				}
+			}
+		}
+		ref, fast := NewReferenceEngine(set), NewEngine(set)
+		joint := 0
+		for _, ci := range fast.comp.ifaces.ifcs {
+			for _, j := range ci.joint {
+				if j != nil {
+					joint++
+				}
+			}
+		}
+		if noJoint != (joint == 0) && len(set.Interfaces) > 0 {
+			t.Fatalf("seed %d: noJoint %v but %d joint indexes", seed, noJoint, joint)
+		}
+		for i := 0; i < 3000; i++ {
+			g.record(set, &rec)
+			if rng.IntN(8) == 0 && rec.Src.Is6() {
+				rec.Src = rec.Src.WithZone("eth0")
+			}
+			if rng.IntN(8) == 0 && rec.Dst.Is6() {
+				rec.Dst = rec.Dst.WithZone("1")
+			}
+			rep := Reply{Reply: rng.IntN(2) == 0, Basis: BasisReverse}
+			ref.Evaluate(&rec, rep, &a)
+			fast.Evaluate(&rec, rep, &b)
+			if msg := diffResults(&a, &b); msg != "" {
+				t.Fatalf("%s seed %d noJoint %v record %d %+v: %s\nreference: %s", model, seed, noJoint, i, rec, msg, a.Why())
+			}
+		}
+	}
+}
+
+// TestJointIndexRows checks every interval of every joint index against
+// the structures it replaces, at its first address and the one before it.
+func TestJointIndexRows(t *testing.T) {
+	for seed := uint64(0); seed < 40; seed++ {
+		rng := rand.New(rand.NewPCG(seed, 11))
+		set, _ := genModelSet(rng, []string{"aws", "alibaba"}[seed%2])
+		if seed%5 == 0 {
+			set = genSet(rng, 2000, true)
+		}
+		eng := NewEngine(set)
+		for _, ci := range eng.comp.ifaces.ifcs {
+			for d, j := range ci.joint {
+				if j == nil {
+					t.Fatalf("seed %d: interface %s has no joint index", seed, ci.ifc.ID)
+				}
+				var addrs []netip.Addr
+				for _, s := range j.v4.starts {
+					addrs = append(addrs, netip.AddrFrom4([4]byte{byte(s >> 24), byte(s >> 16), byte(s >> 8), byte(s)}))
+					if s > 0 {
+						s--
+						addrs = append(addrs, netip.AddrFrom4([4]byte{byte(s >> 24), byte(s >> 16), byte(s >> 8), byte(s)}))
+					}
+				}
+				for _, s := range j.v6.starts {
+					for _, k := range []u128{s, s.dec()} {
+						var b [16]byte
+						binary.BigEndian.PutUint64(b[:8], k.hi)
+						binary.BigEndian.PutUint64(b[8:], k.lo)
+						addrs = append(addrs, netip.AddrFrom16(b))
+					}
+				}
+				for _, a := range addrs {
+					fl, refs := j.row(a)
+					if got, want := fl&jUnfiltered != 0, ci.ifc.IsUnfiltered(a); got != want {
+						t.Fatalf("seed %d %s dir %d %s: unfiltered %v, want %v", seed, ci.ifc.ID, d, a, got, want)
+					}
+					if got, want := fl&jLocal != 0, ci.ifc.InLocal(a); got != want {
+						t.Fatalf("seed %d %s dir %d %s: local %v, want %v", seed, ci.ifc.ID, d, a, got, want)
+					}
+					for i, ch := range j.chains {
+						if ch != nil && refs[i] != ch.leaf(a) {
+							t.Fatalf("seed %d %s dir %d %s layer %d: leaf %+v, want %+v", seed, ci.ifc.ID, d, a, i, refs[i], ch.leaf(a))
+						}
+					}
+				}
+			}
+		}
+	}
 }

@@ -70,13 +70,16 @@ type crule struct {
 }
 
 type cchain struct {
-	c       *policy.Chain
-	defDef  bool // policy.IsDefaultID(c.Default.ID)
-	rules   []crule
-	reasons []string // distinct maybeReasons
-	v4      index4[leafRef]
-	v6      index6[leafRef]
-	nodes   []cnode
+	c      *policy.Chain
+	defDef bool // policy.IsDefaultID(c.Default.ID)
+	// usesInet: a rule reads Query.RemoteInternet (UnknownSkipsInternet
+	// on an undecidable remote).
+	usesInet bool
+	rules    []crule
+	reasons  []string // distinct maybeReasons
+	v4       index4[leafRef]
+	v6       index6[leafRef]
+	nodes    []cnode
 	// The step functions of every node, interned by content: skeys holds
 	// the run starts and svals the values, in parallel. Functions of at
 	// most 16 runs never straddle a 64-byte block of skeys, so a lookup
@@ -386,6 +389,9 @@ func compileChain(c *policy.Chain) *cchain {
 	var fam [2][]pnode // IPv4, IPv6
 	for i, r := range c.Rules {
 		cc.rules[i] = crule{id: r.ID, rule: r, action: r.Action, def: policy.IsDefaultID(r.ID), reason: cb.reason(maybeReason(r))}
+		if r.RemoteUnknown != "" && r.UnknownSkipsInternet {
+			cc.usesInet = true
+		}
 		if isGlobal(r) {
 			cc.global = append(cc.global, int32(i))
 			continue

@@ -385,6 +385,36 @@ type recFacts struct {
 	set      *policy.Set
 	src, dst netip.Addr // unmapped
 	inet     uint8      // fxSrc/fxDst: computed; fxSrcInet/fxDstInet: value
+	// pending: the query's RemoteInternet is not set yet; it is the
+	// internet test of dst when pendDst, else of src. Only rules with
+	// UnknownSkipsInternet read it (cchain.usesInet), so a scope sets it
+	// when its result needs it (inbound) or a layer's chain reads it.
+	pending, pendDst bool
+}
+
+// remote sets q's Remote and Local for a scope whose remote side is dst
+// (remoteDst) or src, and RemoteInternet now when inbound (the result
+// records it), else when a layer needs it (fx.resolve). It returns
+// RemoteInternet when inbound.
+func (f *recFacts) remote(q *policy.Query, remoteDst, inbound bool) bool {
+	if remoteDst {
+		q.Remote, q.Local = f.dst, f.src
+	} else {
+		q.Remote, q.Local = f.src, f.dst
+	}
+	if inbound {
+		q.RemoteInternet, f.pending = f.internet(remoteDst), false
+		return q.RemoteInternet
+	}
+	f.pending, f.pendDst = true, remoteDst
+	return false
+}
+
+// resolve sets q.RemoteInternet if it is pending.
+func (f *recFacts) resolve(q *policy.Query) {
+	if f.pending {
+		q.RemoteInternet, f.pending = f.internet(f.pendDst), false
+	}
 }
 
 const (
@@ -479,16 +509,15 @@ func (e *Engine) interfacesCompiled(rec *flowlog.Record, fx *recFacts, q *policy
 		}
 	}
 	pd := policy.Ingress
-	q.Remote, q.Local = src, dst
 	if dir == flowlog.DirEgress {
 		pd = policy.Egress
-		q.Remote, q.Local = dst, src
 	}
-	q.RemoteInternet = fx.internet(pd == policy.Egress)
+	inbound := pd == policy.Ingress && !res.Reply
+	inet := fx.remote(q, pd == policy.Egress, inbound)
 	res.Covered = true
-	if pd == policy.Ingress && !res.Reply {
+	if inbound {
 		res.Inbound = true
-		res.Internet = q.RemoteInternet
+		res.Internet = inet
 	}
 	dhcp := ifc.UnfilteredDHCP && q.Proto == 17 && isDHCP(q.SPort, q.DPort)
 	j := ci.joint[pd]
@@ -503,7 +532,7 @@ func (e *Engine) interfacesCompiled(rec *flowlog.Record, fx *recFacts, q *policy
 			if l.SkipLocal && ifc.InLocal(q.Remote) {
 				continue
 			}
-			e.addLayer(l, e.comp.chain(l, pd), nil, ifc.ID, pd, q, res)
+			e.addLayer(l, e.comp.chain(l, pd), nil, ifc.ID, pd, fx, q, res)
 		}
 		return
 	}
@@ -516,7 +545,7 @@ func (e *Engine) interfacesCompiled(rec *flowlog.Record, fx *recFacts, q *policy
 		if l.SkipLocal && fl&jLocal != 0 {
 			continue
 		}
-		e.addLayer(l, j.chains[i], &refs[i], ifc.ID, pd, q, res)
+		e.addLayer(l, j.chains[i], &refs[i], ifc.ID, pd, fx, q, res)
 	}
 }
 
@@ -524,10 +553,13 @@ func (e *Engine) interfacesCompiled(rec *flowlog.Record, fx *recFacts, q *policy
 // chain in direction d (nil: compiled.eval decides) and ref, when not nil,
 // ch.leaf(q.Remote). It records in res.defMask whether the layer's id is a
 // default id.
-func (e *Engine) addLayer(l *policy.Layer, ch *cchain, ref *leafRef, scope string, d policy.Dir, q *policy.Query, res *Result) {
+func (e *Engine) addLayer(l *policy.Layer, ch *cchain, ref *leafRef, scope string, d policy.Dir, fx *recFacts, q *policy.Query, res *Result) {
 	i := res.nLayers
 	if i >= maxLayers {
 		return // dropped, as Result.add does
+	}
+	if ch == nil || ch.usesInet {
+		fx.resolve(q)
 	}
 	lr := &res.layers[i] // filled in place: no copy of the result
 	res.nLayers++

@@ -152,8 +152,7 @@ func (e *Engine) deploymentsIndexed(fx *recFacts, q *policy.Query, res *Result) 
 	if x.deps.empty {
 		return // no deployment has an address
 	}
-	src, dst := fx.src, fx.dst
-	in, out := x.deps.lookup(dst), x.deps.lookup(src)
+	in, out := x.deps.lookup(fx.dst), x.deps.lookup(fx.src)
 	for len(in) > 0 || len(out) > 0 {
 		var i int32
 		ingress := false
@@ -172,18 +171,16 @@ func (e *Engine) deploymentsIndexed(fx *recFacts, q *policy.Query, res *Result) 
 			continue
 		}
 		if ingress {
-			q.Remote, q.Local = src, dst
-			q.RemoteInternet = fx.internet(false)
+			inet := fx.remote(q, false, !res.Reply)
 			res.Covered = true
 			if !res.Reply {
-				res.Inbound, res.Internet = true, q.RemoteInternet
+				res.Inbound, res.Internet = true, inet
 			}
-			e.addLayer(dep.Layer, e.comp.chain(dep.Layer, policy.Ingress), nil, dep.ID, policy.Ingress, q, res)
+			e.addLayer(dep.Layer, e.comp.chain(dep.Layer, policy.Ingress), nil, dep.ID, policy.Ingress, fx, q, res)
 		} else {
-			q.Remote, q.Local = dst, src
-			q.RemoteInternet = fx.internet(true)
+			fx.remote(q, true, false)
 			res.Covered = true
-			e.addLayer(dep.Layer, e.comp.chain(dep.Layer, policy.Egress), nil, dep.ID, policy.Egress, q, res)
+			e.addLayer(dep.Layer, e.comp.chain(dep.Layer, policy.Egress), nil, dep.ID, policy.Egress, fx, q, res)
 		}
 	}
 }
@@ -195,8 +192,7 @@ func (e *Engine) nodesIndexed(fx *recFacts, q *policy.Query, res *Result) {
 	if x.nodes.empty && len(x.anyNode) == 0 {
 		return
 	}
-	src, dst := fx.src, fx.dst
-	a, b := x.nodes.lookup(dst), x.anyNode
+	a, b := x.nodes.lookup(fx.dst), x.anyNode
 	for len(a) > 0 || len(b) > 0 {
 		var i int32
 		if len(b) == 0 || (len(a) > 0 && a[0] < b[0]) {
@@ -209,13 +205,12 @@ func (e *Engine) nodesIndexed(fx *recFacts, q *policy.Query, res *Result) {
 			if !f.Ports.Contains(q.DPort) {
 				continue
 			}
-			q.Remote, q.Local = src, dst
-			q.RemoteInternet = fx.internet(false)
+			inet := fx.remote(q, false, !res.Reply)
 			res.Covered = true
 			if !res.Reply {
-				res.Inbound, res.Internet = true, q.RemoteInternet
+				res.Inbound, res.Internet = true, inet
 			}
-			e.addLayer(f.Layer, e.comp.chain(f.Layer, policy.Ingress), nil, n.Name, policy.Ingress, q, res)
+			e.addLayer(f.Layer, e.comp.chain(f.Layer, policy.Ingress), nil, n.Name, policy.Ingress, fx, q, res)
 			break
 		}
 	}
@@ -322,9 +317,16 @@ func jointKey(ifc *policy.Interface, d policy.Dir) string {
 	return string(b)
 }
 
+// noJoint, set by tests, builds no joint index (the path an interface
+// takes past the budget).
+var noJoint bool
+
 // newJointIndex builds the joint index of ifc in direction d, or returns
 // nil when it would exceed the budget.
 func newJointIndex(c *compiled, ifc *policy.Interface, d policy.Dir, budget *int) *jointIndex {
+	if noJoint {
+		return nil
+	}
 	j := &jointIndex{chains: make([]*cchain, len(ifc.Layers))}
 	for i, l := range ifc.Layers {
 		if l != nil {
