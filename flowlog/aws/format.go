@@ -19,6 +19,70 @@ type Format struct {
 	// int64 fields (packets-lost-*), validated before the int32 ones.
 	core   [numCore]int16
 	int64s []int16
+	// ops is the fast path's plan: how to read the field at each line
+	// position (see LineParser.fast).
+	ops []op
+}
+
+// op says how the fast path reads one field.
+type op uint8
+
+const (
+	opStr op = iota // kept as a token: core and optional strings, pkt-*addr
+	opSrcAddr
+	opDstAddr
+	opSrcPort
+	opDstPort
+	opProto
+	opPackets
+	opBytes
+	opStart
+	opEnd
+	opTCPFlags
+	opInt64 // optional, <= 2^63-1, into LineParser.ints
+	opInt32 // optional, <= 2^31-1, into LineParser.ints
+	opAction
+	opDirection
+	opStatus
+)
+
+// opOf is the fast-path op of a field.
+func opOf(id fieldID) op {
+	switch id {
+	case fSrcAddr:
+		return opSrcAddr
+	case fDstAddr:
+		return opDstAddr
+	case fSrcPort:
+		return opSrcPort
+	case fDstPort:
+		return opDstPort
+	case fProtocol:
+		return opProto
+	case fPackets:
+		return opPackets
+	case fBytes:
+		return opBytes
+	case fStart:
+		return opStart
+	case fEnd:
+		return opEnd
+	case fTCPFlags:
+		return opTCPFlags
+	case fAction:
+		return opAction
+	case fFlowDirection:
+		return opDirection
+	case fLogStatus:
+		return opStatus
+	}
+	switch fieldDefs[id].kind {
+	case kInt64:
+		return opInt64
+	case kInt32:
+		return opInt32
+	}
+	return opStr
 }
 
 // NewFormat builds a format from field names. Unknown or repeated names are
@@ -38,11 +102,15 @@ func NewFormat(names []string) (*Format, error) {
 		}
 		f.slot[id] = int16(i)
 		f.fields = append(f.fields, id)
+		f.ops = append(f.ops, opOf(id))
 		if fieldDefs[id].kind != kCore {
 			f.attrs = append(f.attrs, id)
 		}
 	}
 	copy(f.core[:], f.slot[:numCore])
+	if !f.has(fSrcAddr) || !f.has(fDstAddr) {
+		f.ops = nil // every line is reported (bad-ip): no fast path
+	}
 	for i, id := range f.fields {
 		if fieldDefs[id].kind == kInt64 {
 			f.int64s = append(f.int64s, int16(i))
