@@ -866,6 +866,20 @@ func (d *rleDec) litVals(out []int32, add int32, lim uint32) error {
 				fast = min(fast, room/int(bw)+1)
 			}
 		}
+		// Four values at a time, from independent loads: every load
+		// of this region lies inside lb (bounds checked once above).
+		p := unsafe.Pointer(unsafe.SliceData(lb))
+		for ; j+4 <= fast; j += 4 {
+			b0, b1, b2, b3 := bit, bit+bw, bit+2*bw, bit+3*bw
+			v0 := uint32((load64(p, b0>>3) >> (b0 & 7)) & mask)
+			v1 := uint32((load64(p, b1>>3) >> (b1 & 7)) & mask)
+			v2 := uint32((load64(p, b2>>3) >> (b2 & 7)) & mask)
+			v3 := uint32((load64(p, b3>>3) >> (b3 & 7)) & mask)
+			hi = max(hi, v0, v1, v2, v3)
+			o := out[j : j+4 : j+4]
+			o[0], o[1], o[2], o[3] = int32(v0)+add, int32(v1)+add, int32(v2)+add, int32(v3)+add
+			bit += 4 * bw
+		}
 		for ; j < fast; j++ {
 			w := binary.LittleEndian.Uint64(lb[bit>>3:])
 			v := uint32((w >> (bit & 7)) & mask)
@@ -891,6 +905,12 @@ func (d *rleDec) litVals(out []int32, add int32, lim uint32) error {
 		return errDictIndex
 	}
 	return nil
+}
+
+// load64 is the little-endian 8 bytes at p+off (the caller checked the
+// bounds).
+func load64(p unsafe.Pointer, off uint) uint64 {
+	return binary.LittleEndian.Uint64((*[8]byte)(unsafe.Add(p, off))[:])
 }
 
 // indices decodes len(out) dictionary indices, checking each is below
@@ -1207,13 +1227,13 @@ func (r *ParquetReader) loadBatch() (ok bool) {
 	}
 	r.rgLeft -= n
 	r.n, r.i = int(n), 0
-	r.anySlow = r.noAddr
+	r.anySlow = r.noAddr || pqAllSlow
 	for _, c := range r.cols {
 		r.anySlow = r.anySlow || c.slowIn
 	}
 	if r.anySlow {
 		slow := r.slow[:n]
-		if r.noAddr {
+		if r.noAddr || pqAllSlow {
 			for k := range slow {
 				slow[k] = true
 			}
@@ -1287,46 +1307,38 @@ func strCell(c *pqCol, i int) string {
 	return c.dSv[c.idx[i]] // "" when absent
 }
 
+// pqAllSlow sends every row through parseRow (tests compare it with
+// fastRow).
+var pqAllSlow = false
+
 // fastRow fills rec from row i of the batch, a clean row (see slow): no
 // cell needs a check, every value was validated with its table entry.
 // Records equal parseRow's: TestParquetMatchesText and
 // TestParquetPageLayouts compare with the text reader and across layouts.
 func (r *ParquetReader) fastRow(i int, rec *flowlog.Record) {
-	rec.Reset()
-	rec.Source = flowlog.SourceAWSParquet
 	core := &r.core
-	c := core[fSrcAddr]
-	rec.Src = c.dAv[c.idx[i]]
-	c = core[fDstAddr]
-	rec.Dst = c.dAv[c.idx[i]]
-	c = core[fSrcPort]
-	rec.SrcPort = uint16(c.dIv[c.idx[i]])
-	c = core[fDstPort]
-	rec.DstPort = uint16(c.dIv[c.idx[i]])
-	c = core[fProtocol]
-	rec.Proto = uint8(c.dIv[c.idx[i]])
-	c = core[fPackets]
-	rec.Packets = c.dIv[c.idx[i]]
-	c = core[fBytes]
-	rec.Bytes = c.dIv[c.idx[i]]
-	c = core[fStart]
-	rec.Start = c.dIv[c.idx[i]]
-	c = core[fEnd]
-	rec.End = c.dIv[c.idx[i]]
-	c = core[fTCPFlags]
-	rec.TCPFlags = int32(c.dIv[c.idx[i]])
-	c = core[fAction]
-	rec.Action = flowlog.Action(c.dCode[c.idx[i]])
-	c = core[fFlowDirection]
-	rec.Direction = flowlog.Direction(c.dCode[c.idx[i]])
-	c = core[fAccountID]
-	rec.Account = c.dSv[c.idx[i]]
-	c = core[fInterfaceID]
-	rec.Iface = c.dSv[c.idx[i]]
-	c = core[fVPCID]
-	rec.VPC = c.dSv[c.idx[i]]
-	c = core[fSubnetID]
-	rec.Subnet = c.dSv[c.idx[i]]
+	// One composite literal: every field written once (no Reset first),
+	// and any field added to Record later starts zero.
+	*rec = flowlog.Record{
+		Src:       core[fSrcAddr].dAv[core[fSrcAddr].idx[i]],
+		Dst:       core[fDstAddr].dAv[core[fDstAddr].idx[i]],
+		SrcPort:   uint16(core[fSrcPort].dIv[core[fSrcPort].idx[i]]),
+		DstPort:   uint16(core[fDstPort].dIv[core[fDstPort].idx[i]]),
+		Proto:     uint8(core[fProtocol].dIv[core[fProtocol].idx[i]]),
+		Packets:   core[fPackets].dIv[core[fPackets].idx[i]],
+		Bytes:     core[fBytes].dIv[core[fBytes].idx[i]],
+		Start:     core[fStart].dIv[core[fStart].idx[i]],
+		End:       core[fEnd].dIv[core[fEnd].idx[i]],
+		TCPFlags:  int32(core[fTCPFlags].dIv[core[fTCPFlags].idx[i]]),
+		Action:    flowlog.Action(core[fAction].dCode[core[fAction].idx[i]]),
+		Direction: flowlog.Direction(core[fFlowDirection].dCode[core[fFlowDirection].idx[i]]),
+		Account:   core[fAccountID].dSv[core[fAccountID].idx[i]],
+		Iface:     core[fInterfaceID].dSv[core[fInterfaceID].idx[i]],
+		VPC:       core[fVPCID].dSv[core[fVPCID].idx[i]],
+		Subnet:    core[fSubnetID].dSv[core[fSubnetID].idx[i]],
+		Source:    flowlog.SourceAWSParquet,
+		Attrs:     rec.Attrs[:0],
+	}
 	for _, c := range r.attrs {
 		j := c.idx[i]
 		if c.dSt[j] == cAbsent {

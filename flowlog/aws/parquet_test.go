@@ -767,3 +767,73 @@ func TestRLEDecoder(t *testing.T) {
 		}
 	}
 }
+
+// TestParquetFastRowsMatchParseRow: rows taking the fast path (clean rows)
+// give exactly what parseRow gives them, and the split between the two
+// paths loses or adds no report or count: each input is read twice, once
+// with every row forced through parseRow.
+func TestParquetFastRowsMatchParseRow(t *testing.T) {
+	var v5 bytes.Buffer
+	if err := flowgen.AWSParquet(&v5, 3*ParquetBatchRows+100, flowgen.AWSV5Fields, 4, 5000); err != nil {
+		t.Fatal(err)
+	}
+	// Defects, nulls and NODATA rows scattered through typed columns;
+	// flow_direction and tcp_flags missing (absent on every row).
+	g := flowgen.New(6)
+	rng := rand.New(rand.NewPCG(5, 6))
+	var rows [][]any
+	for i := 0; i < 2*ParquetBatchRows+333; i++ {
+		f := g.Next()
+		r := row(map[int]any{3: f.Src.String(), 4: f.Dst.String(), 5: int64(f.SrcPort), 6: int64(f.DstPort),
+			9: f.Bytes, 10: f.Start, 11: f.End})
+		switch rng.IntN(30) {
+		case 0:
+			r[rng.IntN(len(r))] = nil
+		case 1:
+			r[6] = int64(-1)
+		case 2:
+			r[12] = "MAYBE"
+		case 3:
+			r[13] = "SKIPDATA"
+		case 4:
+			r[7] = int64(256)
+		}
+		pkt := any(f.Src.String())
+		if rng.IntN(20) == 0 {
+			pkt = "not-an-ip" // counted, key left out
+		}
+		rows = append(rows, append(r, pkt))
+	}
+	mixed := pqBuild(t, append(defaultCols(false), strCol("pkt_srcaddr")), rows, 3000)
+	noDst := pqBuild(t, []arrow.Field{strCol("srcaddr"), i32Col("srcport")}, [][]any{{"10.0.0.1", int64(1)}, {"10.0.0.2", nil}}, 10)
+	for _, c := range []struct {
+		name string
+		data []byte
+	}{{"v5", v5.Bytes()}, {"mixed", mixed}, {"no-dstaddr", noDst}} {
+		t.Run(c.name, func(t *testing.T) {
+			recs, probs, tally := pqRead(t, c.data)
+			pqAllSlow = true
+			srecs, sprobs, stally := pqRead(t, c.data)
+			pqAllSlow = false
+			if len(recs) != len(srecs) || len(probs) != len(sprobs) {
+				t.Fatalf("fast path: %d records, %d reports; parseRow only: %d, %d", len(recs), len(probs), len(srecs), len(sprobs))
+			}
+			for i := range recs {
+				if !recs[i].Equal(&srecs[i]) {
+					t.Fatalf("record %d: fast path %v\nparseRow %v", i, recs[i], srecs[i])
+				}
+			}
+			for i := range probs {
+				if probs[i] != sprobs[i] {
+					t.Fatalf("report %d: %v, parseRow %v", i, probs[i], sprobs[i])
+				}
+			}
+			if tally.Records != stally.Records || tally.NoData != stally.NoData || tally.SkipData != stally.SkipData || tally.BadPktIP != stally.BadPktIP {
+				t.Errorf("tallies differ: %+v\nparseRow %+v", tally, stally)
+			}
+			if c.name == "mixed" && (len(probs) < 50 || len(recs) < ParquetBatchRows || stally.SkipData == 0 || stally.BadPktIP == 0) {
+				t.Errorf("weak input: %d records, %d reports, %d SKIPDATA, %d bad pkt-*", len(recs), len(probs), stally.SkipData, stally.BadPktIP)
+			}
+		})
+	}
+}
