@@ -1,6 +1,9 @@
 package flowlog
 
-import "unsafe"
+import (
+	"encoding/binary"
+	"unsafe"
+)
 
 // Interner deduplicates the strings a reader sees again and again (ENI, VPC,
 // subnet and account ids, regions, service names). Looking up a []byte that
@@ -9,29 +12,40 @@ import "unsafe"
 // stream of unique values cannot grow memory without bound. Not safe for
 // concurrent use: give each reader its own.
 type Interner struct {
-	m     map[string]string
-	Max   int // distinct strings kept; 0 means 1<<16
-	cache [internCache]string
+	Max int // distinct strings kept; 0 means 1<<16
+	// tab is an open-addressing table (linear probing, power-of-two size,
+	// at most half full, so a probe always ends at an empty slot).
+	tab   []internEntry
+	n     int  // strings in tab
+	shift uint // 64 - log2(len(tab)): a hash's slot is h >> shift
 }
 
-// internCache is the size of the direct-mapped cache in front of the map:
-// most lookups hit it and skip hashing the whole string.
-const internCache = 4096
+// internEntry is a string and its hash (compared first: a probe rarely
+// compares bytes it does not return).
+type internEntry struct {
+	h uint64
+	s string
+}
 
-// slot hashes the length and the last 8 bytes (where ids differ).
-func slot(b []byte) int {
+// internHash mixes the length and the first, middle and last eight bytes:
+// ids differ at either end (eni-…, subnet-0a…/subnet-0g…, addresses).
+func internHash(b []byte) uint64 {
 	n := len(b)
-	var h uint64 = uint64(n) * 0x9e3779b97f4a7c15
+	h := uint64(n) * 0x9e3779b97f4a7c15
 	if n >= 8 {
-		h ^= uint64(b[n-1]) | uint64(b[n-2])<<8 | uint64(b[n-3])<<16 | uint64(b[n-4])<<24 |
-			uint64(b[n-5])<<32 | uint64(b[n-6])<<40 | uint64(b[n-7])<<48 | uint64(b[n-8])<<56
+		h ^= binary.LittleEndian.Uint64(b)
+		h *= 0xff51afd7ed558ccd
+		h ^= binary.LittleEndian.Uint64(b[n-8:])
+		if n > 16 {
+			h *= 0xc4ceb9fe1a85ec53
+			h ^= binary.LittleEndian.Uint64(b[n/2-4:])
+		}
 	} else {
 		for _, c := range b {
 			h = h<<8 | uint64(c)
 		}
 	}
-	h *= 0xff51afd7ed558ccd
-	return int(h >> (64 - 12))
+	return h * 0xff51afd7ed558ccd // the top bits depend on every input bit: index by them
 }
 
 // Bytes returns the interned string equal to b.
@@ -39,40 +53,57 @@ func (in *Interner) Bytes(b []byte) string {
 	if len(b) == 0 {
 		return ""
 	}
-	i := slot(b)
-	if c := in.cache[i]; c == string(b) {
-		return c
+	if in.tab == nil {
+		in.tab, in.shift = make([]internEntry, 1024), 64-10
 	}
-	s, ok := in.m[string(b)] // no allocation: map lookup by string(b)
-	if !ok {
-		s = in.add(string(b))
+	h := internHash(b)
+	mask := uint64(len(in.tab) - 1)
+	for i := h >> in.shift; ; i = (i + 1) & mask {
+		e := &in.tab[i]
+		if e.h == h && e.s == string(b) {
+			return e.s
+		}
+		if e.s == "" {
+			return in.add(i, h, string(b))
+		}
 	}
-	in.cache[i] = s
-	return s
 }
 
 // String returns the interned copy of s.
 func (in *Interner) String(s string) string {
-	if s == "" {
-		return ""
-	}
-	if v, ok := in.m[s]; ok {
-		return v
-	}
-	// s may alias a reader's buffer: copy before keeping it.
-	return in.add(string(unsafe.Slice(unsafe.StringData(s), len(s))))
+	// s may alias a reader's buffer: Bytes copies what it keeps.
+	return in.Bytes(unsafe.Slice(unsafe.StringData(s), len(s)))
 }
 
-func (in *Interner) add(s string) string {
+// add keeps s (hash h) at the empty slot i (when under Max) and returns it.
+func (in *Interner) add(i, h uint64, s string) string {
 	max := in.Max
 	if max == 0 {
 		max = 1 << 16
 	}
-	if in.m == nil {
-		in.m = make(map[string]string, 64)
+	if in.n >= max {
+		return s
 	}
-	if len(in.m) < max {
-		in.m[s] = s
+	in.tab[i] = internEntry{h, s}
+	in.n++
+	if 2*in.n > len(in.tab) {
+		in.grow()
 	}
 	return s
+}
+
+func (in *Interner) grow() {
+	old := in.tab
+	in.tab, in.shift = make([]internEntry, 2*len(old)), in.shift-1
+	mask := uint64(len(in.tab) - 1)
+	for _, e := range old {
+		if e.s == "" {
+			continue
+		}
+		i := e.h >> in.shift
+		for in.tab[i].s != "" {
+			i = (i + 1) & mask
+		}
+		in.tab[i] = e
+	}
 }

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"slices"
 
+	"github.com/flowsift/flowsift/flowlog"
 	"github.com/flowsift/flowsift/flowlog/internal/lex"
 )
 
@@ -19,9 +20,18 @@ type Format struct {
 	// int64 fields (packets-lost-*), validated before the int32 ones.
 	core   [numCore]int16
 	int64s []int16
+	// attrSteps is attrs with what finish needs of each, in key order.
+	attrSteps []attrStep
 	// ops is the fast path's plan: how to read the field at each line
 	// position (see LineParser.fast).
 	ops []op
+}
+
+// attrStep is one optional key of a format: its line position, kind and key.
+type attrStep struct {
+	slot int16
+	kind fieldKind
+	key  flowlog.AttrKey
 }
 
 // op says how the fast path reads one field.
@@ -117,6 +127,9 @@ func NewFormat(names []string) (*Format, error) {
 		}
 	}
 	slices.SortFunc(f.attrs, func(a, b fieldID) int { return int(fieldDefs[a].attr) - int(fieldDefs[b].attr) })
+	for _, id := range f.attrs {
+		f.attrSteps = append(f.attrSteps, attrStep{slot: f.slot[id], kind: fieldDefs[id].kind, key: fieldDefs[id].attr})
+	}
 	return f, nil
 }
 

@@ -149,7 +149,7 @@ func (p *LineParser) fast(line []byte, rec *flowlog.Record) bool {
 			default:
 				return false // NODATA, SKIPDATA, or bad: slow decides
 			}
-		default:
+		case opSrcPort, opDstPort, opProto, opPackets, opBytes, opStart, opEnd, opTCPFlags, opInt64, opInt32:
 			// A number: up to 16 digits in two words here, longer ones
 			// by lex.ScanUint; "-" is 0.
 			var v uint64
@@ -201,9 +201,9 @@ func (p *LineParser) fast(line []byte, rec *flowlog.Record) bool {
 				rec.TCPFlags = int32(v)
 			case opInt64, opInt32:
 				ints[k] = int64(v)
-			default:
-				return false
 			}
+		default:
+			return false
 		}
 		// The field is line[i:j]: not empty, and followed by one space
 		// (the end of the line after the last field).
@@ -336,39 +336,38 @@ func (p *LineParser) slow(line []byte, pos int64, rec *flowlog.Record) bool {
 // fast or slow accepted (p.line and p.spans describe it, p.ints holds its
 // optional integers).
 func (p *LineParser) finish(rec *flowlog.Record) {
-	f := p.Format
 	rec.Account = p.coreStr(fAccountID)
 	rec.Iface = p.coreStr(fInterfaceID)
 	rec.VPC = p.coreStr(fVPCID)
 	rec.Subnet = p.coreStr(fSubnetID)
-	for _, id := range f.attrs {
-		s := f.slot[id]
-		b := p.at(s)
+	line := p.line
+	for _, st := range p.Format.attrSteps {
+		sp := p.spans[st.slot]
+		b := line[sp.Lo:sp.Hi]
 		if isDash(b) {
 			continue
 		}
-		d := &fieldDefs[id]
-		switch d.kind {
+		switch st.kind {
 		case kStr:
 			// Most optional strings (type, region, az-id, service names)
 			// repeat from line to line: check the previous value first.
-			str := p.lastAttr[s]
+			str := p.lastAttr[st.slot]
 			if str != string(b) {
 				str = p.In.Bytes(b)
-				p.lastAttr[s] = str
+				p.lastAttr[st.slot] = str
 			}
-			rec.Attrs = append(rec.Attrs, flowlog.Attr{Key: d.attr, Str: str})
+			rec.Attrs = append(rec.Attrs, flowlog.Attr{Key: st.key, Str: str})
 		case kInt32, kInt64:
-			rec.Attrs = append(rec.Attrs, flowlog.Attr{Key: d.attr, Int: p.ints[s]})
+			rec.Attrs = append(rec.Attrs, flowlog.Attr{Key: st.key, Int: p.ints[st.slot]})
 		case kPktAddr:
 			// pkt-srcaddr/pkt-dstaddr mostly repeat srcaddr/dstaddr, which
 			// are valid dotted quads or canonicalized below.
 			if src := p.tok(fSrcAddr); string(b) == string(src) && rec.Src.Is4() {
-				rec.Attrs = append(rec.Attrs, flowlog.Attr{Key: d.attr, Str: p.In.Bytes(b)})
+				rec.Attrs = append(rec.Attrs, flowlog.Attr{Key: st.key, Str: p.In.Bytes(b)})
 				continue
 			}
 			if dst := p.tok(fDstAddr); string(b) == string(dst) && rec.Dst.Is4() {
-				rec.Attrs = append(rec.Attrs, flowlog.Attr{Key: d.attr, Str: p.In.Bytes(b)})
+				rec.Attrs = append(rec.Attrs, flowlog.Attr{Key: st.key, Str: p.In.Bytes(b)})
 				continue
 			}
 			a, ok := lex.ParseAddr(b)
@@ -382,7 +381,7 @@ func (p *LineParser) finish(rec *flowlog.Record) {
 			} else {
 				str = p.addrString(a)
 			}
-			rec.Attrs = append(rec.Attrs, flowlog.Attr{Key: d.attr, Str: str})
+			rec.Attrs = append(rec.Attrs, flowlog.Attr{Key: st.key, Str: str})
 		}
 	}
 }
