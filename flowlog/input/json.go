@@ -7,6 +7,7 @@ import (
 	"github.com/valyala/fastjson"
 
 	"github.com/flowsift/flowsift/flowlog"
+	"github.com/flowsift/flowsift/flowlog/alibaba"
 	"github.com/flowsift/flowsift/flowlog/aws"
 	"github.com/flowsift/flowsift/flowlog/azure"
 	"github.com/flowsift/flowsift/flowlog/gcp"
@@ -60,6 +61,7 @@ type jsonReader struct {
 	cwl *aws.CWLJSON
 	row rowDecoder // native or Alibaba
 	nat *native.Decoder
+	ali *alibaba.Decoder // Alibaba's fast path, when row is one
 
 	seq     int  // document container whose header was read
 	control bool // that container is a CloudWatch CONTROL_MESSAGE
@@ -195,6 +197,7 @@ func (r *jsonReader) setKind(k jsonKind, src flowlog.Source) {
 		r.row = r.nat
 	case kindAlibaba:
 		r.row = newAlibabaJSON(r.t)
+		r.ali, _ = r.row.(*alibaba.Decoder)
 		r.t.Format = flowlog.SourceAlibabaJSON
 	}
 }
@@ -231,6 +234,15 @@ func (r *jsonReader) Next(rec *flowlog.Record) bool {
 			if r.nat != nil && r.nat.DecodeLine(b, rec) {
 				t.Records++
 				return true
+			}
+			if r.ali != nil {
+				if ok, handled := r.ali.DecodeBytes(b, pos, rec); handled {
+					if ok {
+						t.Records++
+						return true
+					}
+					continue
+				}
 			}
 			if r.gcp != nil {
 				if ok, handled := r.gcp.DecodeBytes(b, pos, rec); handled {
