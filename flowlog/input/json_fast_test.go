@@ -81,6 +81,7 @@ func TestJSONFastPathsAgree(t *testing.T) {
 		readBoth(t, data, "")
 		readBoth(t, data, "gcp-vpc-flows")
 		readBoth(t, data, "gcp-firewall")
+		readBoth(t, data, "alibaba-sls-json")
 	}
 }
 
@@ -93,7 +94,7 @@ func FuzzJSONFastPaths(f *testing.F) {
 		}
 		f.Add(data, uint8(0))
 	}
-	formats := []string{"", "gcp-vpc-flows", "gcp-firewall"}
+	formats := []string{"", "gcp-vpc-flows", "gcp-firewall", "alibaba-sls-json"}
 	f.Fuzz(func(t *testing.T, data []byte, format uint8) {
 		watchdog := time.AfterFunc(20*time.Second, func() {
 			os.WriteFile("/tmp/hang-json.bin", data, 0o644)
