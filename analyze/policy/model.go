@@ -2,6 +2,7 @@ package policy
 
 import (
 	"net/netip"
+	"slices"
 	"strings"
 )
 
@@ -283,6 +284,7 @@ type Set struct {
 	ifaceByID   map[string]*Interface
 	ifaceByAddr map[netip.Addr]*Interface
 	internal    *PrefixSet
+	own         []netip.Prefix // the prefixes of internal, by Index
 }
 
 // Warnf adds a warning.
@@ -305,6 +307,7 @@ func (s *Set) Index() {
 			own = append(own, netip.PrefixFrom(a, a.BitLen()))
 		}
 	}
+	s.own = own
 	s.internal = NewPrefixSet(own)
 	for i, l := range s.Layers() {
 		l.Seq = i
@@ -333,6 +336,17 @@ func (s *Set) IsInternet(a netip.Addr) bool {
 		s.Index()
 	}
 	return a.IsValid() && !s.internal.Contains(a.Unmap())
+}
+
+// InternalPrefixes returns the prefixes IsInternet tests: the private
+// ranges, Own and every interface address (as of the last Index). An
+// address is internet when it is valid and, unmapped, in none of them.
+// The caller may modify the returned slice.
+func (s *Set) InternalPrefixes() []netip.Prefix {
+	if s.internal == nil {
+		s.Index()
+	}
+	return slices.Clone(s.own)
 }
 
 // privateRanges are never internet (POLICY.md 8.2). Documentation ranges

@@ -96,16 +96,17 @@ func threadCPU() time.Duration {
 }
 
 // TestCompiledPathsAgree holds the compiled engine's less travelled paths
-// to the reference: interfaces without a joint index (noJoint), zoned
+// to the reference: interfaces without a joint index (noJoint) or whose
+// joint index lacks the internet flag (noJointInet), zoned
 // addresses, and RemoteInternet read by undecidable-remote rules in every
 // chain, including stateless ones judging replies (where the compiled path
 // computes the internet test only on demand).
 func TestCompiledPathsAgree(t *testing.T) {
-	defer func() { noJoint = false }()
+	defer func() { noJoint, noJointInet = false, false }()
 	var a, b Result
 	var rec flowlog.Record
 	for seed := uint64(0); seed < 240; seed++ {
-		noJoint = seed%2 == 1
+		noJoint, noJointInet = seed%3 == 1, seed%3 == 2
 		rng := rand.New(rand.NewPCG(seed, 7))
 		model := []string{"aws", "alibaba", "elastic-cloud", "elasticsearch"}[seed/2%4]
 		set, g := genModelSet(rng, model)
@@ -124,6 +125,9 @@ func TestCompiledPathsAgree(t *testing.T) {
 			for _, j := range ci.joint {
 				if j != nil {
 					joint++
+					if j.inet == noJointInet {
+						t.Fatalf("seed %d: noJointInet %v but joint index inet %v", seed, noJointInet, j.inet)
+					}
 				}
 			}
 		}
@@ -142,7 +146,7 @@ func TestCompiledPathsAgree(t *testing.T) {
 			ref.Evaluate(&rec, rep, &a)
 			fast.Evaluate(&rec, rep, &b)
 			if msg := diffResults(&a, &b); msg != "" {
-				t.Fatalf("%s seed %d noJoint %v record %d %+v: %s\nreference: %s", model, seed, noJoint, i, rec, msg, a.Why())
+				t.Fatalf("%s seed %d noJoint %v noJointInet %v record %d %+v: %s\nreference: %s", model, seed, noJoint, noJointInet, i, rec, msg, a.Why())
 			}
 		}
 	}
@@ -154,6 +158,7 @@ func TestCompiledPathsAgree(t *testing.T) {
 // nodes share a step function give equal leafRefs, so a joint index can be
 // far smaller than the chains' own indexes.)
 func TestJointIndexRows(t *testing.T) {
+	var inet, priv bool // some row says internet, some not
 	for seed := uint64(0); seed < 40; seed++ {
 		rng := rand.New(rand.NewPCG(seed, 11))
 		set, _ := genModelSet(rng, []string{"aws", "alibaba"}[seed%2])
@@ -166,10 +171,14 @@ func TestJointIndexRows(t *testing.T) {
 				if j == nil {
 					t.Fatalf("seed %d: interface %s has no joint index", seed, ci.ifc.ID)
 				}
+				if !j.inet {
+					t.Fatalf("seed %d: interface %s dir %d: joint index without the internet flag", seed, ci.ifc.ID, d)
+				}
 				var addrs []netip.Addr
 				// Every point where a replaced structure may change, and
 				// the address before it: the joint index's own starts,
-				// the chains' and the Local and Unfiltered prefix bounds.
+				// the chains' and the Local, Unfiltered and internal
+				// (internet test) prefix bounds.
 				s4 := slices.Clone(j.v4.starts)
 				s6 := slices.Clone(j.v6.starts)
 				for _, ch := range j.chains {
@@ -178,7 +187,8 @@ func TestJointIndexRows(t *testing.T) {
 						s6 = append(s6, ch.v6.starts...)
 					}
 				}
-				for _, p := range append(slices.Clone(ci.ifc.Local), ci.ifc.Unfiltered...) {
+				bounds := append(slices.Clone(ci.ifc.Local), ci.ifc.Unfiltered...)
+				for _, p := range append(bounds, set.InternalPrefixes()...) {
 					lo, hi := prefixRange(p)
 					next, _ := hi.inc()
 					if p.Addr().Is4() {
@@ -210,6 +220,11 @@ func TestJointIndexRows(t *testing.T) {
 					if got, want := fl&jLocal != 0, ci.ifc.InLocal(a); got != want {
 						t.Fatalf("seed %d %s dir %d %s: local %v, want %v", seed, ci.ifc.ID, d, a, got, want)
 					}
+					if got, want := fl&jInternet != 0, set.IsInternet(a); got != want {
+						t.Fatalf("seed %d %s dir %d %s: internet %v, want %v", seed, ci.ifc.ID, d, a, got, want)
+					}
+					inet = inet || fl&jInternet != 0
+					priv = priv || fl&jInternet == 0
 					for i, ch := range j.chains {
 						if ch != nil && refs[i] != ch.leaf(a) {
 							t.Fatalf("seed %d %s dir %d %s layer %d: leaf %+v, want %+v", seed, ci.ifc.ID, d, a, i, refs[i], ch.leaf(a))
@@ -218,5 +233,8 @@ func TestJointIndexRows(t *testing.T) {
 				}
 			}
 		}
+	}
+	if !inet || !priv {
+		t.Fatalf("internet flag seen set %v, clear %v: want both", inet, priv)
 	}
 }

@@ -513,15 +513,37 @@ func (e *Engine) interfacesCompiled(rec *flowlog.Record, fx *recFacts, q *policy
 		pd = policy.Egress
 	}
 	inbound := pd == policy.Ingress && !res.Reply
-	inet := fx.remote(q, pd == policy.Egress, inbound)
+	remoteDst := pd == policy.Egress
+	remote := src
+	if remoteDst {
+		remote = dst
+	}
+	j := ci.joint[pd]
+	var fl uint8
+	var refs []leafRef
+	joint := j != nil && (remote.Is4() || (remote.Is6() && remote.Zone() == ""))
+	if joint {
+		fl, refs = j.row(remote)
+		if j.inet {
+			// The row answers the internet test of the remote side.
+			have, val := uint8(fxSrc), uint8(fxSrcInet)
+			if remoteDst {
+				have, val = fxDst, fxDstInet
+			}
+			fx.inet |= have
+			if fl&jInternet != 0 {
+				fx.inet |= val
+			}
+		}
+	}
+	inet := fx.remote(q, remoteDst, inbound)
 	res.Covered = true
 	if inbound {
 		res.Inbound = true
 		res.Internet = inet
 	}
 	dhcp := ifc.UnfilteredDHCP && q.Proto == 17 && isDHCP(q.SPort, q.DPort)
-	j := ci.joint[pd]
-	if j == nil || !(q.Remote.Is4() || (q.Remote.Is6() && q.Remote.Zone() == "")) {
+	if !joint {
 		// No joint index, or an address no prefix holds but for which
 		// PrefixSet answers by its bits: ask each structure itself.
 		if ifc.IsUnfiltered(q.Remote) || dhcp {
@@ -536,7 +558,6 @@ func (e *Engine) interfacesCompiled(rec *flowlog.Record, fx *recFacts, q *policy
 		}
 		return
 	}
-	fl, refs := j.row(q.Remote)
 	if fl&jUnfiltered != 0 || dhcp {
 		res.Unfiltered = true
 		return

@@ -241,11 +241,16 @@ type jointIndex struct {
 	v6refs []leafRef
 	v4fl   []uint8
 	v6fl   []uint8
+	// inet: the flags hold jInternet (the bounds of the set's internal
+	// prefixes are among the starts); false when that would exceed the
+	// budget, and the internet test is then Set.IsInternet's.
+	inet bool
 }
 
 const (
 	jUnfiltered = 1 << iota // Interface.IsUnfiltered
 	jLocal                  // Interface.InLocal
+	jInternet               // Set.IsInternet (when jointIndex.inet)
 )
 
 // row returns the flags and per-layer leafRefs of remote address a, which
@@ -276,6 +281,10 @@ func newIfaceIndex(c *compiled, set *policy.Set) ifaceIndex {
 	// total size is bounded by a multiple of the chains' own: past it an
 	// interface searches each chain itself.
 	shared := map[string]*jointIndex{}
+	internal := set.InternalPrefixes()
+	if noJointInet {
+		internal = nil
+	}
 	budget := 1 << 20
 	for _, l := range c.layers {
 		budget += 2 * (len(l.in.v4.starts) + len(l.in.v6.starts) + len(l.out.v4.starts) + len(l.out.v6.starts))
@@ -289,7 +298,11 @@ func newIfaceIndex(c *compiled, set *policy.Set) ifaceIndex {
 				ci.joint[d] = j
 				continue
 			}
-			j := newJointIndex(c, ifc, d, &budget)
+			// With the internet flag if it fits, else without.
+			j := newJointIndex(c, set, ifc, d, internal, &budget)
+			if j == nil {
+				j = newJointIndex(c, set, ifc, d, nil, &budget)
+			}
 			shared[k] = j
 			ci.joint[d] = j
 		}
@@ -321,13 +334,19 @@ func jointKey(ifc *policy.Interface, d policy.Dir) string {
 // takes past the budget).
 var noJoint bool
 
+// noJointInet, set by tests, builds joint indexes without the internet
+// flag (the path an interface takes when the flag exceeds the budget).
+var noJointInet bool
+
 // newJointIndex builds the joint index of ifc in direction d, or returns
-// nil when it would exceed the budget.
-func newJointIndex(c *compiled, ifc *policy.Interface, d policy.Dir, budget *int) *jointIndex {
+// nil when it would exceed the budget. With internal (set's
+// InternalPrefixes; the same for every interface of the set) it also
+// holds the internet flag.
+func newJointIndex(c *compiled, set *policy.Set, ifc *policy.Interface, d policy.Dir, internal []netip.Prefix, budget *int) *jointIndex {
 	if noJoint {
 		return nil
 	}
-	j := &jointIndex{chains: make([]*cchain, len(ifc.Layers))}
+	j := &jointIndex{chains: make([]*cchain, len(ifc.Layers)), inet: internal != nil}
 	for i, l := range ifc.Layers {
 		if l != nil {
 			j.chains[i] = c.chain(l, d)
@@ -346,7 +365,7 @@ func newJointIndex(c *compiled, ifc *policy.Interface, d policy.Dir, budget *int
 		}
 		pts[1] = append(pts[1], ch.v6.starts...)
 	}
-	for _, ps := range [][]netip.Prefix{ifc.Local, ifc.Unfiltered} {
+	for _, ps := range [][]netip.Prefix{ifc.Local, ifc.Unfiltered, internal} {
 		for _, p := range ps {
 			if !p.IsValid() {
 				continue
@@ -403,6 +422,9 @@ func newJointIndex(c *compiled, ifc *policy.Interface, d policy.Dir, budget *int
 			}
 			if ifc.InLocal(a) {
 				flag |= jLocal
+			}
+			if j.inet && set.IsInternet(a) {
+				flag |= jInternet
 			}
 			row := make([]leafRef, n)
 			for i, ch := range j.chains {
