@@ -25,5 +25,9 @@ section "3. The records behind the findings, one JSON line each" \
 "$fs" analyze -q "${policy[@]}" --per-flow --format jsonl "$ex/flowlogs/aws-s3" "$ex/flowlogs/cloudwatch" 2>/dev/null |
   grep -E '"finding":"(violation|unexpected-reject)"' || true
 
+section "4. Lint the policy alone (configuration only): exposed ports, NACLs that drop replies, redundant rules" \
+  "flowsift policy lint --policy describe-security-groups.json,describe-network-acls.json,describe-network-interfaces.json --format markdown"
+"$fs" policy lint "${policy[@]}" --format markdown || true
+
 echo
 echo "demo: done (exit statuses and every flag: flowsift COMMAND --help)"
