@@ -1,6 +1,7 @@
 package aws
 
 import (
+	"bytes"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -9,16 +10,62 @@ import (
 	"net/netip"
 	"slices"
 	"strings"
+	"sync"
 	"unsafe"
 
 	"github.com/apache/arrow/go/v17/arrow/memory"
 	"github.com/apache/arrow/go/v17/parquet"
+	"github.com/apache/arrow/go/v17/parquet/compress"
 	"github.com/apache/arrow/go/v17/parquet/file"
 	"github.com/apache/arrow/go/v17/parquet/schema"
 
 	"github.com/flowsift/flowsift/flowlog"
 	"github.com/flowsift/flowsift/flowlog/internal/lex"
+	"github.com/klauspost/compress/gzip"
 )
+
+// Arrow's gzip codec opens a fresh gzip reader (with its 32 KB window and
+// Huffman tables) for every page it decompresses. This one behaves the
+// same (same package, same reads, same panics on corrupt data) but reuses
+// readers through a pool. The registration is process-wide: Arrow's codec
+// table is global, and every other codec entry point (encoding, streaming)
+// is Arrow's own.
+type pooledGzip struct{ compress.Codec }
+
+var gzipReaders sync.Pool
+
+func (c pooledGzip) Decode(dst, src []byte) []byte {
+	zr, _ := gzipReaders.Get().(*gzip.Reader)
+	var err error
+	if zr == nil {
+		zr, err = gzip.NewReader(bytes.NewReader(src))
+	} else {
+		err = zr.Reset(bytes.NewReader(src))
+	}
+	if err != nil {
+		panic(err) // as Arrow's codec; the reader is dropped
+	}
+	if dst != nil {
+		n, err := io.ReadFull(zr, dst)
+		if err != nil {
+			panic(err)
+		}
+		gzipReaders.Put(zr)
+		return dst[:n]
+	}
+	dst, err = io.ReadAll(zr)
+	if err != nil {
+		panic(err)
+	}
+	gzipReaders.Put(zr)
+	return dst
+}
+
+func init() {
+	if c, err := compress.GetCodec(compress.Codecs.Gzip); err == nil {
+		compress.RegisterCodec(compress.Codecs.Gzip, pooledGzip{c})
+	}
+}
 
 // ParquetBatchRows is how many rows the Parquet reader decodes per column
 // batch: memory stays bounded whatever the size of a row group.

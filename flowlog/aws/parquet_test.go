@@ -837,3 +837,38 @@ func TestParquetFastRowsMatchParseRow(t *testing.T) {
 		})
 	}
 }
+
+// TestPooledGzipDecode checks the pooled gzip codec against the data it
+// compresses, across reuse of a reader, and that corrupt data still panics
+// (OpenParquet/loadBatch turn that into a notice) without poisoning the pool.
+func TestPooledGzipDecode(t *testing.T) {
+	c, err := compress.GetCodec(compress.Codecs.Gzip)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := c.(pooledGzip); !ok {
+		t.Fatalf("gzip codec is %T, want pooledGzip", c)
+	}
+	for i := 0; i < 5; i++ {
+		src := bytes.Repeat([]byte(fmt.Sprintf("page %d payload ", i)), 1000+i*37)
+		z := c.Encode(nil, src)
+		if got := c.Decode(make([]byte, len(src)), z); !bytes.Equal(got, src) {
+			t.Fatalf("round %d: Decode(dst) differs", i)
+		}
+		if got := c.Decode(nil, z); !bytes.Equal(got, src) {
+			t.Fatalf("round %d: Decode(nil) differs", i)
+		}
+		badHeader := slices.Clone(z)
+		badHeader[0] ^= 0xff
+		for k, bad := range [][]byte{badHeader, z[:len(z)/2]} {
+			func() {
+				defer func() {
+					if recover() == nil {
+						t.Errorf("round %d, case %d: corrupt data did not panic", i, k)
+					}
+				}()
+				c.Decode(make([]byte, len(src)), bad)
+			}()
+		}
+	}
+}
