@@ -1364,28 +1364,28 @@ var pqAllSlow = false
 // TestParquetPageLayouts compare with the text reader and across layouts.
 func (r *ParquetReader) fastRow(i int, rec *flowlog.Record) {
 	core := &r.core
-	// One composite literal: every field written once (no Reset first),
-	// and any field added to Record later starts zero.
-	*rec = flowlog.Record{
-		Src:       core[fSrcAddr].dAv[core[fSrcAddr].idx[i]],
-		Dst:       core[fDstAddr].dAv[core[fDstAddr].idx[i]],
-		SrcPort:   uint16(core[fSrcPort].dIv[core[fSrcPort].idx[i]]),
-		DstPort:   uint16(core[fDstPort].dIv[core[fDstPort].idx[i]]),
-		Proto:     uint8(core[fProtocol].dIv[core[fProtocol].idx[i]]),
-		Packets:   core[fPackets].dIv[core[fPackets].idx[i]],
-		Bytes:     core[fBytes].dIv[core[fBytes].idx[i]],
-		Start:     core[fStart].dIv[core[fStart].idx[i]],
-		End:       core[fEnd].dIv[core[fEnd].idx[i]],
-		TCPFlags:  int32(core[fTCPFlags].dIv[core[fTCPFlags].idx[i]]),
-		Action:    flowlog.Action(core[fAction].dCode[core[fAction].idx[i]]),
-		Direction: flowlog.Direction(core[fFlowDirection].dCode[core[fFlowDirection].idx[i]]),
-		Account:   core[fAccountID].dSv[core[fAccountID].idx[i]],
-		Iface:     core[fInterfaceID].dSv[core[fInterfaceID].idx[i]],
-		VPC:       core[fVPCID].dSv[core[fVPCID].idx[i]],
-		Subnet:    core[fSubnetID].dSv[core[fSubnetID].idx[i]],
-		Source:    flowlog.SourceAWSParquet,
-		Attrs:     rec.Attrs[:0],
-	}
+	// Every field is stored straight into rec: a composite literal would
+	// be built on the stack from a zero template and then copied with
+	// write barriers. TestParquetFastRowOverwritesAll fails when Record
+	// gains a field this does not set.
+	rec.Src = core[fSrcAddr].dAv[core[fSrcAddr].idx[i]]
+	rec.Dst = core[fDstAddr].dAv[core[fDstAddr].idx[i]]
+	rec.SrcPort = uint16(core[fSrcPort].dIv[core[fSrcPort].idx[i]])
+	rec.DstPort = uint16(core[fDstPort].dIv[core[fDstPort].idx[i]])
+	rec.Proto = uint8(core[fProtocol].dIv[core[fProtocol].idx[i]])
+	rec.Packets = core[fPackets].dIv[core[fPackets].idx[i]]
+	rec.Bytes = core[fBytes].dIv[core[fBytes].idx[i]]
+	rec.Start = core[fStart].dIv[core[fStart].idx[i]]
+	rec.End = core[fEnd].dIv[core[fEnd].idx[i]]
+	rec.TCPFlags = int32(core[fTCPFlags].dIv[core[fTCPFlags].idx[i]])
+	rec.Action = flowlog.Action(core[fAction].dCode[core[fAction].idx[i]])
+	rec.Direction = flowlog.Direction(core[fFlowDirection].dCode[core[fFlowDirection].idx[i]])
+	rec.Account = core[fAccountID].dSv[core[fAccountID].idx[i]]
+	rec.Iface = core[fInterfaceID].dSv[core[fInterfaceID].idx[i]]
+	rec.VPC = core[fVPCID].dSv[core[fVPCID].idx[i]]
+	rec.Subnet = core[fSubnetID].dSv[core[fSubnetID].idx[i]]
+	rec.Source = flowlog.SourceAWSParquet
+	rec.Attrs = rec.Attrs[:0]
 	for _, c := range r.attrs {
 		j := c.idx[i]
 		if c.dSt[j] == cAbsent {

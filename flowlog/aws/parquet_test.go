@@ -5,8 +5,10 @@ import (
 	"encoding/binary"
 	"fmt"
 	"math/rand/v2"
+	"net/netip"
 	"os"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -870,5 +872,58 @@ func TestPooledGzipDecode(t *testing.T) {
 				c.Decode(make([]byte, len(src)), bad)
 			}()
 		}
+	}
+}
+
+// poison sets every field of rec to a non-zero value (fails on a field
+// kind it does not know, so a new Record field gets covered).
+func poison(t *testing.T, rec *flowlog.Record) {
+	v := reflect.ValueOf(rec).Elem()
+	for k := 0; k < v.NumField(); k++ {
+		f := v.Field(k)
+		switch {
+		case f.Type() == reflect.TypeOf(netip.Addr{}):
+			f.Set(reflect.ValueOf(netip.MustParseAddr("fe80::99")))
+		case f.Type() == reflect.TypeOf([]flowlog.Attr(nil)):
+			f.Set(reflect.ValueOf([]flowlog.Attr{{Key: 1, Str: "poison", Int: 7}}))
+		case f.CanInt():
+			f.SetInt(-3)
+		case f.CanUint():
+			f.SetUint(7)
+		case f.Kind() == reflect.String:
+			f.SetString("poison")
+		default:
+			t.Fatalf("Record field %s of kind %s: teach poison about it", v.Type().Field(k).Name, f.Kind())
+		}
+	}
+}
+
+// TestParquetFastRowOverwritesAll checks that a record filled by the reader
+// does not depend on what the record held before: fastRow stores field by
+// field, so a field it forgets would keep the caller's value.
+func TestParquetFastRowOverwritesAll(t *testing.T) {
+	var buf bytes.Buffer
+	if err := flowgen.AWSParquet(&buf, ParquetBatchRows+50, flowgen.AWSV5Fields, 4, 1000); err != nil {
+		t.Fatal(err)
+	}
+	want, _, _ := pqRead(t, buf.Bytes())
+	pf, err := OpenParquet(bytes.NewReader(buf.Bytes()), int64(buf.Len()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := NewParquetReader(pf, &flowlog.Tally{})
+	var rec flowlog.Record
+	n := 0
+	for poison(t, &rec); r.Next(&rec); poison(t, &rec) {
+		if n >= len(want) {
+			t.Fatalf("more records than the first read (%d)", len(want))
+		}
+		if got := rec.Clone(); !reflect.DeepEqual(got, want[n]) {
+			t.Fatalf("record %d after poisoning:\n got %+v\nwant %+v", n, got, want[n])
+		}
+		n++
+	}
+	if n != len(want) || n == 0 {
+		t.Fatalf("%d records, want %d", n, len(want))
 	}
 }
