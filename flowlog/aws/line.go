@@ -2,6 +2,7 @@ package aws
 
 import (
 	"net/netip"
+	"unsafe"
 
 	"github.com/flowsift/flowsift/flowlog"
 	"github.com/flowsift/flowsift/flowlog/internal/lex"
@@ -27,6 +28,57 @@ type LineParser struct {
 	// lastAttr is the last interned value per line position (optional
 	// string fields). Reset with the format (positions change meaning).
 	lastAttr [maxFields]string
+	// v4 caches the interned text of IPv4 addresses for pkt-srcaddr and
+	// pkt-dstaddr (direct-mapped by the address; s == "" is empty).
+	v4 [v4CacheSize]v4Entry
+}
+
+const v4CacheSize = 1024
+
+type v4Entry struct {
+	a uint32
+	s string
+}
+
+// v4String returns the interned text of the dotted quad b, whose value is
+// a (b is canonical: a valid dotted quad is netip's text of its address).
+func (p *LineParser) v4String(a netip.Addr, b []byte) string {
+	q := a.As4()
+	k := uint32(q[0])<<24 | uint32(q[1])<<16 | uint32(q[2])<<8 | uint32(q[3])
+	e := &p.v4[(k*0x9e3779b1)>>(32-10)&(v4CacheSize-1)]
+	if e.a == k && e.s != "" {
+		return e.s
+	}
+	s := p.In.Bytes(b)
+	e.a, e.s = k, s
+	return s
+}
+
+// same reports whether s == string(b), comparing eight bytes at a time
+// without a call (most values repeat the previous line's).
+func same(s string, b []byte) bool {
+	n := len(s)
+	if n != len(b) {
+		return false
+	}
+	ps, pb := unsafe.Pointer(unsafe.StringData(s)), unsafe.Pointer(unsafe.SliceData(b))
+	if n >= 8 {
+		for i := 0; i < n-8; i += 8 {
+			if *(*uint64)(unsafe.Add(ps, i)) != *(*uint64)(unsafe.Add(pb, i)) {
+				return false
+			}
+		}
+		return *(*uint64)(unsafe.Add(ps, n-8)) == *(*uint64)(unsafe.Add(pb, n-8))
+	}
+	if n >= 4 {
+		return *(*uint32)(ps) == *(*uint32)(pb) && *(*uint32)(unsafe.Add(ps, n-4)) == *(*uint32)(unsafe.Add(pb, n-4))
+	}
+	for i := 0; i < n; i++ {
+		if *(*byte)(unsafe.Add(ps, i)) != *(*byte)(unsafe.Add(pb, i)) {
+			return false
+		}
+	}
+	return true
 }
 
 // at returns the token at line position s.
@@ -100,12 +152,14 @@ func (p *LineParser) fast(line []byte, rec *flowlog.Record) bool {
 	*rec = flowlog.Record{Source: p.Source, Attrs: rec.Attrs[:0]}
 	spans := p.spans[:len(ops)]
 	ints := p.ints[:len(ops)]
-	i := 0
+	base := unsafe.Pointer(unsafe.SliceData(line))
+	i, j := 0, 0
 	for k, o := range ops {
-		var j int
 		switch o {
 		case opStr:
-			j = lex.ScanToken(line, i)
+			if j = lex.ScanToken(line, i); j <= i {
+				return false // an empty field (a run of separators)
+			}
 		case opSrcAddr, opDstAddr:
 			a, e, ok := lex.ScanIPv4(line, i)
 			if !ok || e < n && line[e] != ' ' {
@@ -205,22 +259,21 @@ func (p *LineParser) fast(line []byte, rec *flowlog.Record) bool {
 		default:
 			return false
 		}
-		// The field is line[i:j]: not empty, and followed by one space
-		// (the end of the line after the last field).
-		if j <= i {
-			return false
-		}
+		// The field is line[i:j], not empty (every case above makes sure
+		// j > i), and followed by one space (the end of the line after
+		// the last field). The byte at j is readable: j <= n+16, within
+		// the padding.
 		spans[k] = lex.Span{Lo: int32(i), Hi: int32(j)}
-		if k == last {
-			if j != n {
-				return false
+		if j >= n || *(*byte)(unsafe.Add(base, j)) != ' ' {
+			if k == last && j == n {
+				break
 			}
-			break
-		}
-		if j >= n || line[j] != ' ' {
 			return false
 		}
 		i = j + 1
+	}
+	if j != n { // the last field was followed by a space
+		return false
 	}
 	p.line = line
 	return true
@@ -340,11 +393,13 @@ func (p *LineParser) finish(rec *flowlog.Record) {
 	rec.Iface = p.coreStr(fInterfaceID)
 	rec.VPC = p.coreStr(fVPCID)
 	rec.Subnet = p.coreStr(fSubnetID)
-	line := p.line
+	// Spans are within p.line (fast and slow made them so), and slots are
+	// positions of the format, below maxFields: no bounds checks.
+	base := unsafe.Pointer(unsafe.SliceData(p.line))
 	for _, st := range p.Format.attrSteps {
-		sp := p.spans[st.slot]
-		b := line[sp.Lo:sp.Hi]
-		if isDash(b) {
+		sp := *(*lex.Span)(unsafe.Add(unsafe.Pointer(&p.spans), uintptr(st.slot)*unsafe.Sizeof(lex.Span{})))
+		b := unsafe.Slice((*byte)(unsafe.Add(base, sp.Lo)), sp.Hi-sp.Lo)
+		if len(b) == 1 && b[0] == '-' {
 			continue
 		}
 		switch st.kind {
@@ -352,7 +407,7 @@ func (p *LineParser) finish(rec *flowlog.Record) {
 			// Most optional strings (type, region, az-id, service names)
 			// repeat from line to line: check the previous value first.
 			str := p.lastAttr[st.slot]
-			if str != string(b) {
+			if !same(str, b) {
 				str = p.In.Bytes(b)
 				p.lastAttr[st.slot] = str
 			}
@@ -362,12 +417,12 @@ func (p *LineParser) finish(rec *flowlog.Record) {
 		case kPktAddr:
 			// pkt-srcaddr/pkt-dstaddr mostly repeat srcaddr/dstaddr, which
 			// are valid dotted quads or canonicalized below.
-			if src := p.tok(fSrcAddr); string(b) == string(src) && rec.Src.Is4() {
-				rec.Attrs = append(rec.Attrs, flowlog.Attr{Key: st.key, Str: p.In.Bytes(b)})
+			if src := p.tok(fSrcAddr); rec.Src.Is4() && same(lex.String(src), b) {
+				rec.Attrs = append(rec.Attrs, flowlog.Attr{Key: st.key, Str: p.v4String(rec.Src, b)})
 				continue
 			}
-			if dst := p.tok(fDstAddr); string(b) == string(dst) && rec.Dst.Is4() {
-				rec.Attrs = append(rec.Attrs, flowlog.Attr{Key: st.key, Str: p.In.Bytes(b)})
+			if dst := p.tok(fDstAddr); rec.Dst.Is4() && same(lex.String(dst), b) {
+				rec.Attrs = append(rec.Attrs, flowlog.Attr{Key: st.key, Str: p.v4String(rec.Dst, b)})
 				continue
 			}
 			a, ok := lex.ParseAddr(b)
@@ -449,7 +504,7 @@ func (p *LineParser) coreStr(id fieldID) string {
 	if b == nil || isDash(b) {
 		return ""
 	}
-	if last := p.last[id]; last == string(b) {
+	if last := p.last[id]; same(last, b) {
 		return last
 	}
 	s := p.In.Bytes(b)
