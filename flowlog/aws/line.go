@@ -398,10 +398,10 @@ func (p *LineParser) finish(rec *flowlog.Record) {
 	base := unsafe.Pointer(unsafe.SliceData(p.line))
 	for _, st := range p.Format.attrSteps {
 		sp := *(*lex.Span)(unsafe.Add(unsafe.Pointer(&p.spans), uintptr(st.slot)*unsafe.Sizeof(lex.Span{})))
-		b := unsafe.Slice((*byte)(unsafe.Add(base, sp.Lo)), sp.Hi-sp.Lo)
-		if len(b) == 1 && b[0] == '-' {
+		if sp.Hi-sp.Lo == 1 && *(*byte)(unsafe.Add(base, sp.Lo)) == '-' {
 			continue
 		}
+		b := unsafe.Slice((*byte)(unsafe.Add(base, sp.Lo)), sp.Hi-sp.Lo)
 		switch st.kind {
 		case kStr:
 			// Most optional strings (type, region, az-id, service names)
@@ -500,16 +500,24 @@ func (p *LineParser) addr(pos int64, name string, b []byte) (a netip.Addr, ok bo
 // coreStr interns a core string field, checking the field's previous value
 // first: consecutive lines mostly repeat account, VPC and often interface.
 func (p *LineParser) coreStr(id fieldID) string {
-	b := p.tok(id)
-	if b == nil || isDash(b) {
+	s := p.Format.core[id]
+	if s < 0 {
 		return ""
 	}
+	// s is a position of the format (below maxFields) and its span lies
+	// within p.line: no bounds checks.
+	sp := *(*lex.Span)(unsafe.Add(unsafe.Pointer(&p.spans), uintptr(s)*unsafe.Sizeof(lex.Span{})))
+	base := unsafe.Pointer(unsafe.SliceData(p.line))
+	if sp.Hi-sp.Lo == 1 && *(*byte)(unsafe.Add(base, sp.Lo)) == '-' {
+		return ""
+	}
+	b := unsafe.Slice((*byte)(unsafe.Add(base, sp.Lo)), sp.Hi-sp.Lo)
 	if last := p.last[id]; same(last, b) {
 		return last
 	}
-	s := p.In.Bytes(b)
-	p.last[id] = s
-	return s
+	str := p.In.Bytes(b)
+	p.last[id] = str
+	return str
 }
 
 // addrString returns the canonical text of a, interned (pkt-* addresses
