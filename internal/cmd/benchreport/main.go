@@ -163,31 +163,27 @@ func readIndex(path string) map[string]string {
 	return out
 }
 
-var floorCache = map[string]float64{}
+type floorResult struct {
+	label string
+	rate  float64
+}
 
-var floorLines = map[string]float64{}
+var floorCache = map[string]floorResult{}
 
 // floor times `wc -l` (through `gzip -dc` for .gz) on the file, best of 3,
-// as lines per second. Binary inputs (Parquet) have no such floor.
+// as lines per second. Binary inputs (Parquet) and documents of few lines
+// (an Azure PT1H.json) have no such floor.
 func floor(path string) (string, float64) {
 	if strings.HasSuffix(path, ".parquet") {
 		return "", 0
 	}
-	cmd := "wc -l < " + path
-	label := "wc -l"
+	cmd, label := "wc -l < "+path, "wc -l"
 	if strings.HasSuffix(path, ".gz") {
-		cmd = "gzip -dc " + path + " | wc -l"
-		label = "gzip -dc | wc -l"
+		cmd, label = "gzip -dc "+path+" | wc -l", "gzip -dc | wc -l"
 	}
-	if v, ok := floorCache[cmd]; ok {
-		return label, v
+	if r, ok := floorCache[cmd]; ok {
+		return r.label, r.rate
 	}
-	defer func() {
-		// A document with few lines (an Azure PT1H.json) has no line floor.
-		if floorLines[cmd] < 1000 {
-			floorCache[cmd] = 0
-		}
-	}()
 	best := time.Duration(1 << 62)
 	var lines float64
 	for i := 0; i < 3; i++ {
@@ -198,17 +194,14 @@ func floor(path string) (string, float64) {
 			return "", 0
 		}
 		lines, _ = strconv.ParseFloat(strings.TrimSpace(string(out)), 64)
-		if el < best {
-			best = el
-		}
+		best = min(best, el)
 	}
-	v := lines / best.Seconds()
-	floorCache[cmd] = v
-	floorLines[cmd] = lines
+	r := floorResult{label, lines / best.Seconds()}
 	if lines < 1000 {
-		return "", 0
+		r = floorResult{}
 	}
-	return label, v
+	floorCache[cmd] = r
+	return r.label, r.rate
 }
 
 func human(v float64) string {
