@@ -33,50 +33,7 @@ import (
 // nullable), rgRows rows per row group.
 func pqBuild(t testing.TB, fields []arrow.Field, rows [][]any, rgRows int) []byte {
 	t.Helper()
-	for i := range fields {
-		fields[i].Nullable = true
-	}
-	schema := arrow.NewSchema(fields, nil)
-	var buf bytes.Buffer
-	props := parquet.NewWriterProperties(parquet.WithCompression(compress.Codecs.Gzip),
-		parquet.WithMaxRowGroupLength(int64(rgRows)))
-	fw, err := pqarrow.NewFileWriter(schema, &buf, props, pqarrow.DefaultWriterProps())
-	if err != nil {
-		t.Fatal(err)
-	}
-	rb := array.NewRecordBuilder(memory.NewGoAllocator(), schema)
-	defer rb.Release()
-	for _, row := range rows {
-		for j, v := range row {
-			if v == nil {
-				rb.Field(j).AppendNull()
-				continue
-			}
-			switch b := rb.Field(j).(type) {
-			case *array.Int32Builder:
-				b.Append(int32(v.(int64)))
-			case *array.Int64Builder:
-				b.Append(v.(int64))
-			case *array.StringBuilder:
-				b.Append(v.(string))
-			case *array.Float64Builder:
-				b.Append(v.(float64))
-			case *array.TimestampBuilder:
-				b.Append(arrow.Timestamp(v.(int64)))
-			default:
-				t.Fatalf("pqBuild: builder %T", b)
-			}
-		}
-	}
-	rec := rb.NewRecord()
-	if err := fw.Write(rec); err != nil {
-		t.Fatal(err)
-	}
-	rec.Release()
-	if err := fw.Close(); err != nil {
-		t.Fatal(err)
-	}
-	return buf.Bytes()
+	return pqBuildWith(t, fields, rows, rgRows)
 }
 
 // pqRead reads a Parquet file with the AWS reader.
@@ -612,6 +569,12 @@ func pqBuildWith(t testing.TB, fields []arrow.Field, rows [][]any, rgRows int, o
 				b.Append(v.(int64))
 			case *array.StringBuilder:
 				b.Append(v.(string))
+			case *array.Float64Builder:
+				b.Append(v.(float64))
+			case *array.TimestampBuilder:
+				b.Append(arrow.Timestamp(v.(int64)))
+			default:
+				t.Fatalf("pqBuild: builder %T", b)
 			}
 		}
 	}

@@ -52,11 +52,7 @@ func BenchmarkClickHouseInsert(b *testing.B) {
 			if err != nil {
 				b.Fatal(err)
 			}
-			for i := range recs {
-				if err := s.Write(&recs[i], &res[i]); err != nil {
-					b.Fatal(err)
-				}
-			}
+			writeAll(b, s, recs, res)
 			if err := s.Close(); err != nil {
 				b.Fatal(err)
 			}

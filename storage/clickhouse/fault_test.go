@@ -57,11 +57,7 @@ func TestFaultKill(t *testing.T) {
 		}
 		killed <- nil
 	}()
-	for i := range recs {
-		if err := s.Write(&recs[i], &res[i]); err != nil {
-			t.Fatal(err)
-		}
-	}
+	writeAll(t, s, recs, res)
 	// Close only after both faults, so the last batches meet them too.
 	if err := <-killed; err != nil {
 		t.Fatal(err)
@@ -102,11 +98,7 @@ func TestSpoolAcrossRuns(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for i := range recs[:20_000] {
-		if err := s.Write(&recs[i], &res[i]); err != nil {
-			t.Fatal(err)
-		}
-	}
+	writeAll(t, s, recs[:20_000], res[:20_000])
 	s.Flush()
 	for s.Stats().Batches < 2 {
 		time.Sleep(10 * time.Millisecond)
@@ -114,11 +106,7 @@ func TestSpoolAcrossRuns(t *testing.T) {
 	if err := srv.Kill(); err != nil {
 		t.Fatal(err)
 	}
-	for i := 20_000; i < len(recs); i++ {
-		if err := s.Write(&recs[i], &res[i]); err != nil {
-			t.Fatal(err)
-		}
-	}
+	writeAll(t, s, recs[20_000:], res[20_000:])
 	err = s.Close()
 	if !errors.Is(err, ErrPending) {
 		t.Fatalf("Close with the server down: %v, want ErrPending", err)
@@ -128,21 +116,28 @@ func TestSpoolAcrossRuns(t *testing.T) {
 	if st.SpoolBatches == 0 || st.SpoolBytes == 0 {
 		t.Fatal("nothing spooled")
 	}
-	if err := srv.Restart(); err != nil {
-		t.Fatal(err)
-	}
-	s2, err := Open(context.Background(), srv.URL(db), opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := s2.Close(); err != nil {
-		t.Fatal(err)
-	}
-	st2 := s2.Stats()
+	st2 := restartAndReplay(t, db, opts)
 	if st2.Replayed != int64(st.SpoolBatches) || st2.SpoolBatches != 0 {
 		t.Errorf("second run replayed %d of %d spooled batches, %d left", st2.Replayed, st.SpoolBatches, st2.SpoolBatches)
 	}
 	checkStored(t, db, inputTotals(recs))
+}
+
+// restartAndReplay restarts the server, then opens and closes a Sink on db,
+// which replays the spool of opts, and returns that Sink's stats.
+func restartAndReplay(t *testing.T, db string, opts Options) Stats {
+	t.Helper()
+	if err := srv.Restart(); err != nil {
+		t.Fatal(err)
+	}
+	s, err := Open(context.Background(), srv.URL(db), opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return s.Stats()
 }
 
 // TestSpoolBound: the spool never exceeds its bound; when full, Write fails
@@ -200,16 +195,7 @@ func TestSpoolBound(t *testing.T) {
 	if st.LostRows == 0 {
 		t.Error("no loss reported")
 	}
-	if err := srv.Restart(); err != nil {
-		t.Fatal(err)
-	}
-	s2, err := Open(context.Background(), srv.URL(db), opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := s2.Close(); err != nil {
-		t.Fatal(err)
-	}
+	restartAndReplay(t, db, opts)
 	var stored int64
 	conn(t).QueryRow(context.Background(), "SELECT toInt64(count()) FROM "+db+".flows").Scan(&stored)
 	if stored != int64(accepted)-st.LostRows {

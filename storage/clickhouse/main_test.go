@@ -116,6 +116,17 @@ func checkStored(t testing.TB, db string, want totals) {
 	}
 }
 
+// writeAll writes recs with their judgments res into s, failing on the
+// first error.
+func writeAll(t testing.TB, s *Sink, recs []flowlog.Record, res []verdict.Result) {
+	t.Helper()
+	for i := range recs {
+		if err := s.Write(&recs[i], &res[i]); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
 func testOptions(t testing.TB) Options {
 	return Options{SpoolDir: t.TempDir(), Logf: t.Logf, RetryBackoff: 50 * time.Millisecond, MaxBackoff: 500 * time.Millisecond}
 }

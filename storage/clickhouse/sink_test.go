@@ -18,11 +18,7 @@ func TestSinkSums(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for i := range recs {
-		if err := s.Write(&recs[i], &res[i]); err != nil {
-			t.Fatal(err)
-		}
-	}
+	writeAll(t, s, recs, res)
 	if err := s.Close(); err != nil {
 		t.Fatal(err)
 	}

@@ -44,10 +44,14 @@ func (j *jsonl) Write(r *flowlog.Record) error {
 
 func (j *jsonl) Close() error { return j.w.Flush() }
 
+// FixedColumns are the columns of the fixed keys, named and ordered as in
+// JSONL (FORMATS.md 1.1). Do not modify.
+var FixedColumns = []string{"start", "end", "src", "dst", "sport", "dport", "proto", "packets", "bytes",
+	"action", "direction", "iface", "vpc", "subnet", "account", "tcp_flags", "source"}
+
 // CSVColumns are the fixed columns, then one per optional key.
 func CSVColumns() []string {
-	cols := []string{"start", "end", "src", "dst", "sport", "dport", "proto", "packets", "bytes",
-		"action", "direction", "iface", "vpc", "subnet", "account", "tcp_flags", "source"}
+	cols := append([]string(nil), FixedColumns...)
 	for _, k := range flowlog.AttrKeys() {
 		cols = append(cols, k.Name())
 	}

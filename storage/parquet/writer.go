@@ -14,6 +14,7 @@ import (
 	"github.com/apache/arrow/go/v17/parquet/pqarrow"
 
 	"github.com/flowsift/flowsift/flowlog"
+	"github.com/flowsift/flowsift/storage/flowtext"
 )
 
 // FixedColumns are the columns of the fixed keys, named and ordered as in
@@ -21,9 +22,7 @@ import (
 // proto and tcp_flags int32; packets and bytes int64; the rest strings.
 // They are never null. One nullable column per optional key follows, in
 // the order of flowlog.AttrKeys(): int64 when AttrKey.IsInt, else a string.
-var FixedColumns = []string{"start", "end", "src", "dst", "sport", "dport", "proto",
-	"packets", "bytes", "action", "direction", "iface", "vpc", "subnet", "account",
-	"tcp_flags", "source"}
+var FixedColumns = flowtext.FixedColumns
 
 // Schema is the Arrow schema of the files this package writes.
 func Schema() *arrow.Schema {
