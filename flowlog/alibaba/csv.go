@@ -72,11 +72,7 @@ func (cr *CSVReader) Next(rec *flowlog.Record) bool {
 		}
 	}
 	cr.done = true
-	t.Blank += rows.Blank
-	rows.Blank = 0
-	if err := rows.Err(); err != nil {
-		t.Badf(rows.TruncatedAt(), flowlog.KindTruncated, "%v", err)
-	}
+	rows.Finish(t)
 	return false
 }
 

@@ -1,8 +1,6 @@
 package gcp
 
 import (
-	"bytes"
-
 	"github.com/valyala/fastjson"
 
 	"github.com/flowsift/flowsift/flowlog"
@@ -60,9 +58,7 @@ type entry struct {
 
 // classify is Classify on the entry's values.
 func (e *entry) classify() flowlog.Source {
-	name := e.logName.str()
-	if bytes.HasSuffix(name, []byte("%2Ffirewall")) || bytes.HasSuffix(name, []byte("%2ffirewall")) ||
-		bytes.HasSuffix(name, []byte("/firewall")) {
+	if firewallLogName(e.logName.str()) {
 		return flowlog.SourceGCPFirewall
 	}
 	if e.payload.set && e.payload.t == fastjson.TypeObject && (e.disposition.set || e.rule.v.set) {

@@ -32,15 +32,20 @@ func NewDecoder(t *flowlog.Tally) *Decoder {
 // Classify tells a firewall log from a flow log: logName ending in
 // %2Ffirewall or /firewall, or a payload with disposition or rule_details.
 func Classify(v *fastjson.Value) flowlog.Source {
-	name := jsonstream.Str(v.Get("logName"))
-	if bytes.HasSuffix(name, []byte("%2Ffirewall")) || bytes.HasSuffix(name, []byte("%2ffirewall")) ||
-		bytes.HasSuffix(name, []byte("/firewall")) {
+	if firewallLogName(jsonstream.Str(v.Get("logName"))) {
 		return flowlog.SourceGCPFirewall
 	}
 	if p := v.Get("jsonPayload"); p != nil && (p.Get("disposition") != nil || p.Get("rule_details") != nil) {
 		return flowlog.SourceGCPFirewall
 	}
 	return flowlog.SourceGCPFlows
+}
+
+// firewallLogName: a logName ending in %2Ffirewall (either case of the
+// escape) or /firewall.
+func firewallLogName(name []byte) bool {
+	return bytes.HasSuffix(name, []byte("%2Ffirewall")) || bytes.HasSuffix(name, []byte("%2ffirewall")) ||
+		bytes.HasSuffix(name, []byte("/firewall"))
 }
 
 // Decode maps one LogEntry at position pos. It returns true when rec holds

@@ -192,15 +192,25 @@ func NewReader(src io.Reader, t *flowlog.Tally, opts *Options) (r flowlog.Reader
 }
 
 func openAWSText(br *bufio.Reader, t *flowlog.Tally, opts *Options) (flowlog.Reader, error) {
-	var f *aws.Format
-	if len(opts.AWSFields) > 0 {
-		var err error
-		if f, err = aws.NewFormat(opts.AWSFields); err != nil {
-			t.Note(flowlog.NoticeUnsupported, "--aws-fields: "+err.Error())
-			return nil, err
-		}
+	f, err := awsFormat(t, opts)
+	if err != nil {
+		return nil, err
 	}
 	return aws.NewTextReader(br, t, f), nil
+}
+
+// awsFormat is the --aws-fields format (nil: the default one); an invalid
+// one is noted as unsupported.
+func awsFormat(t *flowlog.Tally, opts *Options) (*aws.Format, error) {
+	if len(opts.AWSFields) == 0 {
+		return nil, nil
+	}
+	f, err := aws.NewFormat(opts.AWSFields)
+	if err != nil {
+		t.Note(flowlog.NoticeUnsupported, "--aws-fields: "+err.Error())
+		return nil, err
+	}
+	return f, nil
 }
 
 func openForced(br *bufio.Reader, t *flowlog.Tally, opts *Options) (flowlog.Reader, error) {

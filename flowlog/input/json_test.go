@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"compress/gzip"
 	"fmt"
+	"io"
 	"os"
 	"strings"
 	"testing"
@@ -18,10 +19,15 @@ func readString(t testing.TB, data string, format string) ([]flowlog.Record, []f
 	if t != nil {
 		t.Helper()
 	}
+	return readInput(strings.NewReader(data), &Options{Format: format})
+}
+
+// readInput reads in through NewReader and returns its records (cloned),
+// problems and tally.
+func readInput(in io.Reader, opts *Options) ([]flowlog.Record, []flowlog.Problem, *flowlog.Tally) {
 	var probs []flowlog.Problem
 	tally := &flowlog.Tally{Path: "in", OnProblem: func(p flowlog.Problem) { probs = append(probs, p) }}
-	opts := &Options{Format: format}
-	r, _ := NewReader(strings.NewReader(data), tally, opts)
+	r, _ := NewReader(in, tally, opts)
 	var out []flowlog.Record
 	if r != nil {
 		var rec flowlog.Record

@@ -20,17 +20,7 @@ import (
 
 // pqInput reads data through detection, as a non-file input (buffered).
 func pqInput(t testing.TB, data []byte, opts Options) ([]flowlog.Record, []flowlog.Problem, *flowlog.Tally) {
-	var probs []flowlog.Problem
-	tally := &flowlog.Tally{Path: "in", OnProblem: func(p flowlog.Problem) { probs = append(probs, p) }}
-	r, _ := NewReader(bytes.NewReader(data), tally, &opts)
-	var recs []flowlog.Record
-	if r != nil {
-		var rec flowlog.Record
-		for r.Next(&rec) {
-			recs = append(recs, rec.Clone())
-		}
-	}
-	return recs, probs, tally
+	return readInput(bytes.NewReader(data), &opts)
 }
 
 func pqSamplePaths(t testing.TB) []string {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"io"
 
+	"github.com/flowsift/flowsift/flowlog"
 	"github.com/flowsift/flowsift/flowlog/internal/lex"
 )
 
@@ -69,6 +70,17 @@ func New(r io.Reader) *Scanner {
 
 // Err returns the read error that stopped the scanner (nil at a clean end).
 func (s *Scanner) Err() error { return s.lines.Err() }
+
+// Finish ends a reader's pass once Next has returned false: it adds the
+// blank lines skipped to t.Blank (and clears Blank) and reports a read
+// error as a truncation at TruncatedAt.
+func (s *Scanner) Finish(t *flowlog.Tally) {
+	t.Blank += s.Blank
+	s.Blank = 0
+	if err := s.Err(); err != nil {
+		t.Badf(s.TruncatedAt(), flowlog.KindTruncated, "%v", err)
+	}
+}
 
 // TruncatedAt is the line to name in a truncation report after a read
 // error: the first line of a row that was cut (a quoted cell open across
