@@ -3,6 +3,8 @@ package flowlog
 import (
 	"encoding/binary"
 	"unsafe"
+
+	"github.com/flowsift/flowsift/flowlog/internal/lex"
 )
 
 // Interner deduplicates the strings a reader sees again and again (ENI, VPC,
@@ -60,7 +62,7 @@ func (in *Interner) Bytes(b []byte) string {
 	mask := uint64(len(in.tab) - 1)
 	for i := h >> in.shift; ; i = (i + 1) & mask {
 		e := &in.tab[i]
-		if e.h == h && sameBytes(e.s, b) {
+		if e.h == h && lex.Same(e.s, b) {
 			return e.s
 		}
 		if e.s == "" {
@@ -106,28 +108,4 @@ func (in *Interner) grow() {
 		}
 		in.tab[i] = e
 	}
-}
-
-// sameBytes reports whether s == string(b), eight bytes at a time without
-// the runtime's call (the strings compared here are short ids).
-func sameBytes(s string, b []byte) bool {
-	n := len(s)
-	if n != len(b) {
-		return false
-	}
-	ps, pb := unsafe.Pointer(unsafe.StringData(s)), unsafe.Pointer(unsafe.SliceData(b))
-	if n >= 8 {
-		for i := 0; i < n-8; i += 8 {
-			if *(*uint64)(unsafe.Add(ps, i)) != *(*uint64)(unsafe.Add(pb, i)) {
-				return false
-			}
-		}
-		return *(*uint64)(unsafe.Add(ps, n-8)) == *(*uint64)(unsafe.Add(pb, n-8))
-	}
-	for i := 0; i < n; i++ {
-		if *(*byte)(unsafe.Add(ps, i)) != *(*byte)(unsafe.Add(pb, i)) {
-			return false
-		}
-	}
-	return true
 }

@@ -1,6 +1,10 @@
 package aws
 
-import "github.com/flowsift/flowsift/flowlog"
+import (
+	"strings"
+
+	"github.com/flowsift/flowsift/flowlog"
+)
 
 // fieldID identifies one AWS flow-log field.
 type fieldID uint8
@@ -115,7 +119,7 @@ var fieldByName = func() map[string]fieldID {
 	m := make(map[string]fieldID, len(fieldDefs))
 	for i := range fieldDefs {
 		d := &fieldDefs[i]
-		d.column = underscore(d.name)
+		d.column = strings.ReplaceAll(d.name, "-", "_")
 		m[d.name] = fieldID(i)
 	}
 	return m
@@ -129,20 +133,10 @@ var (
 var fieldByColumn = func() map[string]fieldID {
 	m := make(map[string]fieldID, len(fieldDefs))
 	for i, d := range fieldDefs {
-		m[underscore(d.name)] = fieldID(i)
+		m[strings.ReplaceAll(d.name, "-", "_")] = fieldID(i)
 	}
 	return m
 }()
-
-func underscore(s string) string {
-	b := []byte(s)
-	for i, c := range b {
-		if c == '-' {
-			b[i] = '_'
-		}
-	}
-	return string(b)
-}
 
 // FieldNames lists every known field name, in the order of FORMATS.md 3.2/3.9.
 func FieldNames() []string {

@@ -54,33 +54,6 @@ func (p *LineParser) v4String(a netip.Addr, b []byte) string {
 	return s
 }
 
-// same reports whether s == string(b), comparing eight bytes at a time
-// without a call (most values repeat the previous line's).
-func same(s string, b []byte) bool {
-	n := len(s)
-	if n != len(b) {
-		return false
-	}
-	ps, pb := unsafe.Pointer(unsafe.StringData(s)), unsafe.Pointer(unsafe.SliceData(b))
-	if n >= 8 {
-		for i := 0; i < n-8; i += 8 {
-			if *(*uint64)(unsafe.Add(ps, i)) != *(*uint64)(unsafe.Add(pb, i)) {
-				return false
-			}
-		}
-		return *(*uint64)(unsafe.Add(ps, n-8)) == *(*uint64)(unsafe.Add(pb, n-8))
-	}
-	if n >= 4 {
-		return *(*uint32)(ps) == *(*uint32)(pb) && *(*uint32)(unsafe.Add(ps, n-4)) == *(*uint32)(unsafe.Add(pb, n-4))
-	}
-	for i := 0; i < n; i++ {
-		if *(*byte)(unsafe.Add(ps, i)) != *(*byte)(unsafe.Add(pb, i)) {
-			return false
-		}
-	}
-	return true
-}
-
 // at returns the token at line position s.
 func (p *LineParser) at(s int16) []byte {
 	sp := p.spans[s]
@@ -407,7 +380,7 @@ func (p *LineParser) finish(rec *flowlog.Record) {
 			// Most optional strings (type, region, az-id, service names)
 			// repeat from line to line: check the previous value first.
 			str := p.lastAttr[st.slot]
-			if !same(str, b) {
+			if !lex.Same(str, b) {
 				str = p.In.Bytes(b)
 				p.lastAttr[st.slot] = str
 			}
@@ -417,11 +390,11 @@ func (p *LineParser) finish(rec *flowlog.Record) {
 		case kPktAddr:
 			// pkt-srcaddr/pkt-dstaddr mostly repeat srcaddr/dstaddr, which
 			// are valid dotted quads or canonicalized below.
-			if src := p.tok(fSrcAddr); rec.Src.Is4() && same(lex.String(src), b) {
+			if src := p.tok(fSrcAddr); rec.Src.Is4() && lex.Same(lex.String(src), b) {
 				rec.Attrs = append(rec.Attrs, flowlog.Attr{Key: st.key, Str: p.v4String(rec.Src, b)})
 				continue
 			}
-			if dst := p.tok(fDstAddr); rec.Dst.Is4() && same(lex.String(dst), b) {
+			if dst := p.tok(fDstAddr); rec.Dst.Is4() && lex.Same(lex.String(dst), b) {
 				rec.Attrs = append(rec.Attrs, flowlog.Attr{Key: st.key, Str: p.v4String(rec.Dst, b)})
 				continue
 			}
@@ -512,7 +485,7 @@ func (p *LineParser) coreStr(id fieldID) string {
 		return ""
 	}
 	b := unsafe.Slice((*byte)(unsafe.Add(base, sp.Lo)), sp.Hi-sp.Lo)
-	if last := p.last[id]; same(last, b) {
+	if last := p.last[id]; lex.Same(last, b) {
 		return last
 	}
 	str := p.In.Bytes(b)

@@ -3,6 +3,7 @@ package flowgen
 import (
 	"io"
 	"strconv"
+	"strings"
 
 	"github.com/apache/arrow/go/v17/arrow"
 	"github.com/apache/arrow/go/v17/arrow/array"
@@ -23,16 +24,6 @@ func awsParquetType(field string) arrow.DataType {
 		return arrow.PrimitiveTypes.Int64
 	}
 	return arrow.BinaryTypes.String
-}
-
-func underscore(s string) string {
-	b := []byte(s)
-	for i, c := range b {
-		if c == '-' {
-			b[i] = '_'
-		}
-	}
-	return string(b)
 }
 
 // AWSObjectWindow is the capture window of one AWS flow-log object, in
@@ -70,7 +61,7 @@ func AWSParquetWindow(w io.Writer, n int, fields []string, seed uint64, rowGroup
 	}
 	afields := make([]arrow.Field, len(fields))
 	for i, f := range fields {
-		afields[i] = arrow.Field{Name: underscore(f), Type: awsParquetType(f), Nullable: true}
+		afields[i] = arrow.Field{Name: strings.ReplaceAll(f, "-", "_"), Type: awsParquetType(f), Nullable: true}
 	}
 	schema := arrow.NewSchema(afields, nil)
 	props := parquet.NewWriterProperties(parquet.WithCompression(compress.Codecs.Gzip),
