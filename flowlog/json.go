@@ -5,6 +5,11 @@ import (
 	"unicode/utf8"
 )
 
+// FixedKeys are the fixed JSONL keys in output order (FORMATS.md 1.1): the
+// column names of every tabular sink and of flowsift's own Parquet.
+var FixedKeys = [17]string{"start", "end", "src", "dst", "sport", "dport", "proto", "packets", "bytes",
+	"action", "direction", "iface", "vpc", "subnet", "account", "tcp_flags", "source"}
+
 // AppendJSON appends r as one JSONL object (no trailing newline) in the
 // fixed key order of FORMATS.md 1.1 followed by the optional keys in
 // byte-wise name order. It does not allocate when buf has room.

@@ -80,10 +80,6 @@ func (cr *CWLCSVReader) Next(rec *flowlog.Record) bool {
 		}
 	}
 	cr.done = true
-	t.Blank += rows.Blank
-	rows.Blank = 0
-	if err := rows.Err(); err != nil {
-		t.Badf(rows.TruncatedAt(), flowlog.KindTruncated, "%v", err)
-	}
+	rows.Finish(t)
 	return false
 }

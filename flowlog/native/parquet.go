@@ -41,9 +41,9 @@ const (
 	pqNumFixed
 )
 
-var pqFixedNames = [pqNumFixed]string{"start", "end", "src", "dst", "sport", "dport", "proto",
-	"packets", "bytes", "action", "direction", "iface", "vpc", "subnet", "account",
-	"tcp_flags", "source"}
+// pqFixedNames has the fixed keys; the explicit type checks pqNumFixed at
+// compile time.
+var pqFixedNames [pqNumFixed]string = flowlog.FixedKeys
 
 func pqFixedIsInt(i int) bool {
 	switch i {

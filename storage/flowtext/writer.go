@@ -46,8 +46,7 @@ func (j *jsonl) Close() error { return j.w.Flush() }
 
 // FixedColumns are the columns of the fixed keys, named and ordered as in
 // JSONL (FORMATS.md 1.1). Do not modify.
-var FixedColumns = []string{"start", "end", "src", "dst", "sport", "dport", "proto", "packets", "bytes",
-	"action", "direction", "iface", "vpc", "subnet", "account", "tcp_flags", "source"}
+var FixedColumns = flowlog.FixedKeys[:]
 
 // CSVColumns are the fixed columns, then one per optional key.
 func CSVColumns() []string {
