@@ -185,7 +185,7 @@ func (c *Collector) Observe(rec *flowlog.Record, res *verdict.Result) {
 			continue
 		}
 		if !qReady {
-			q = query(rec)
+			q = verdict.QueryOf(rec)
 			qReady = true
 		}
 		q.Remote, q.Local = remote, local
@@ -222,25 +222,6 @@ func (c *Collector) lookup(l *verdict.LayerResult) int32 {
 		return i
 	}
 	return c.index(l.ID, l.Rule)
-}
-
-func query(rec *flowlog.Record) policy.Query {
-	q := policy.Query{Proto: rec.Proto, SPort: rec.SrcPort, DPort: rec.DstPort}
-	if rec.Proto == 1 || rec.Proto == 58 {
-		code := false
-		for _, a := range rec.Attrs {
-			switch a.Key {
-			case flowlog.AttrIcmpType:
-				q.HasICMP, q.ICMPType = true, int16(a.Int)
-			case flowlog.AttrIcmpCode:
-				q.ICMPCode, code = int16(a.Int), true
-			}
-		}
-		if q.HasICMP && !code {
-			q.ICMPCode = -2 // as the engine: a code-restricted rule cannot match with certainty
-		}
-	}
-	return q
 }
 
 func (s *stat) track(remote netip.Addr, port uint32) {

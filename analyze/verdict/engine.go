@@ -54,7 +54,7 @@ func (e *Engine) Evaluate(rec *flowlog.Record, rep Reply, res *Result) {
 		return
 	}
 	res.reset(rep)
-	q := query(rec)
+	q := QueryOf(rec)
 	src, dst := rec.Src.Unmap(), rec.Dst.Unmap()
 	e.interfaces(rec, src, dst, &q, res)
 	e.deployments(src, dst, &q, res)
@@ -62,23 +62,23 @@ func (e *Engine) Evaluate(rec *flowlog.Record, rep Reply, res *Result) {
 	e.combine(rec, res)
 }
 
-// query returns the record's protocol part of a query (Remote, Local and
-// RemoteInternet are set per scope).
-func query(rec *flowlog.Record) policy.Query {
+// QueryOf returns the record's protocol part of a query (Remote, Local and
+// RemoteInternet are set per scope). Both evaluators and the rule
+// statistics (analyze/rulestats) build their queries with it.
+func QueryOf(rec *flowlog.Record) policy.Query {
 	q := policy.Query{Proto: rec.Proto, SPort: rec.SrcPort, DPort: rec.DstPort}
 	if rec.Proto == 1 || rec.Proto == 58 {
+		code := false
 		for _, a := range rec.Attrs {
 			switch a.Key {
 			case flowlog.AttrIcmpType:
 				q.HasICMP, q.ICMPType = true, int16(a.Int)
 			case flowlog.AttrIcmpCode:
-				q.ICMPCode = int16(a.Int)
+				q.ICMPCode, code = int16(a.Int), true
 			}
 		}
-		if q.HasICMP {
-			if _, ok := rec.Attr(flowlog.AttrIcmpCode); !ok {
-				q.ICMPCode = -2 // unknown code: a code-restricted rule cannot match with certainty
-			}
+		if q.HasICMP && !code {
+			q.ICMPCode = -2 // unknown code: a code-restricted rule cannot match with certainty
 		}
 	}
 	return q
@@ -446,7 +446,7 @@ func (e *Engine) evaluateCompiled(rec *flowlog.Record, rep Reply, res *Result) {
 	res.Reply, res.Basis = rep.Reply, rep.Basis
 	res.Covered, res.Unfiltered, res.Inbound, res.Internet = false, false, false, false
 	res.nLayers, res.defMask = 0, 0
-	q := query(rec)
+	q := QueryOf(rec)
 	fx := recFacts{set: e.set, src: rec.Src.Unmap(), dst: rec.Dst.Unmap()}
 	if len(c.ifaces.ifcs) > 0 {
 		e.interfacesCompiled(rec, &fx, &q, res)

@@ -64,28 +64,15 @@ func (s *Summary) Add(r *flowlog.Record, res *Result) {
 	if s.Rules != nil {
 		s.Rules.Observe(r, res)
 	}
-	get := func(m map[Verdict]*Count, k Verdict) *Count {
-		c := m[k]
-		if c == nil {
-			c = &Count{}
-			m[k] = c
-		}
-		return c
-	}
-	get(s.ByVerdict, res.Verdict).add(r)
+	countIn(s.ByVerdict, res.Verdict).add(r)
 	if res.Finding == FindingNone {
 		return
 	}
-	fc := s.ByFinding[res.Finding]
-	if fc == nil {
-		fc = &Count{}
-		s.ByFinding[res.Finding] = fc
-	}
-	fc.add(r)
+	countIn(s.ByFinding, res.Finding).add(r)
 	k := OffenderKey{Iface: r.Iface, Src: r.Src, Dst: r.Dst, DstPort: r.DstPort, Proto: r.Proto}
 	if len(res.Rules) > 0 {
 		k.Rule = res.Rules[len(res.Rules)-1]
-	} else if res.Reason != "" {
+	} else {
 		k.Rule = res.Reason
 	}
 	m := s.offenders[res.Finding]
@@ -93,12 +80,17 @@ func (s *Summary) Add(r *flowlog.Record, res *Result) {
 		m = map[OffenderKey]*Count{}
 		s.offenders[res.Finding] = m
 	}
+	countIn(m, k).add(r)
+}
+
+// countIn returns m[k], adding a zero count first when k is new.
+func countIn[K comparable](m map[K]*Count, k K) *Count {
 	c := m[k]
 	if c == nil {
 		c = &Count{}
 		m[k] = c
 	}
-	c.add(r)
+	return c
 }
 
 // Offenders returns the n groups of a finding with the most records (then

@@ -14,7 +14,6 @@ import (
 
 	"github.com/spf13/pflag"
 
-	"github.com/flowsift/flowsift/analyze/policy"
 	"github.com/flowsift/flowsift/analyze/policy/load"
 	"github.com/flowsift/flowsift/analyze/rulestats"
 	"github.com/flowsift/flowsift/analyze/verdict"
@@ -331,8 +330,8 @@ func writeMarkdown(w io.Writer, header []string, rows [][]string) error {
 	return err
 }
 
-// summarySections renders the parts of the analyze summary. Rule statistics
-// (POLICY.md 9) plug in here as a further section.
+// summaryJSON is the --format json summary; the rule statistics (POLICY.md 9)
+// go in Extra["rules"].
 type summaryJSON struct {
 	Records   int64                     `json:"records"`
 	Packets   int64                     `json:"packets"`
@@ -519,5 +518,3 @@ func writeRuleStats(w io.Writer, rep *rulestats.Report, top int, markdown bool, 
 	return sect("Overly broad allow rules", []string{"RULE", "WIDE", "HITS", "REMOTES SEEN", "PORTS SEEN", "SUGGESTED"}, rows,
 		[]bool{false, false, true, false, false, false})
 }
-
-var _ = policy.IsDefaultID

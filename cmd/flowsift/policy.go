@@ -87,15 +87,12 @@ func runPolicy(e *env, args []string) int {
 	if *format != "table" && *format != "yaml" {
 		return usageError(e, "policy", "unknown --format %q (want table or yaml)", *format)
 	}
-	set, err := load.Files(*policies)
-	if err != nil {
-		fmt.Fprintf(e.stderr, "flowsift policy: %v\n", err)
+	set, ok := loadPolicySet(e, *policies)
+	if !ok {
 		return exitUsage
 	}
-	for _, w := range set.Warnings {
-		fmt.Fprintf(e.stderr, "flowsift policy: warning: %s\n", w)
-	}
 	w := bufio.NewWriter(e.stdout)
+	var err error
 	if *format == "yaml" {
 		err = native.Write(w, set)
 	} else {
@@ -109,6 +106,20 @@ func runPolicy(e *env, args []string) int {
 		return exitFailure
 	}
 	return exitOK
+}
+
+// loadPolicySet loads the --policy files of a policy subcommand and prints
+// their warnings; on an invalid file it prints the error and reports false.
+func loadPolicySet(e *env, files []string) (*policy.Set, bool) {
+	set, err := load.Files(files)
+	if err != nil {
+		fmt.Fprintf(e.stderr, "flowsift policy: %v\n", err)
+		return nil, false
+	}
+	for _, w := range set.Warnings {
+		fmt.Fprintf(e.stderr, "flowsift policy: warning: %s\n", w)
+	}
+	return set, true
 }
 
 func writePolicyTable(w *bufio.Writer, set *policy.Set) error {
@@ -190,17 +201,13 @@ func runPolicyLint(e *env, args []string) int {
 			return usageError(e, "policy", "unknown severity %q in --fail-on (want info, warning or error)", *failOn)
 		}
 	}
-	set, err := load.Files(*policies)
-	if err != nil {
-		fmt.Fprintf(e.stderr, "flowsift policy: %v\n", err)
+	set, ok := loadPolicySet(e, *policies)
+	if !ok {
 		return exitUsage
-	}
-	for _, w := range set.Warnings {
-		fmt.Fprintf(e.stderr, "flowsift policy: warning: %s\n", w)
 	}
 	findings := lint.Run(set, lint.ReadInventory(*policies))
 	w := bufio.NewWriter(e.stdout)
-	err = writeLint(w, *format, findings)
+	err := writeLint(w, *format, findings)
 	if ferr := w.Flush(); err == nil {
 		err = ferr
 	}
