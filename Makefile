@@ -16,9 +16,11 @@ demo: build
 	@scripts/demo.sh $(BIN)
 
 # Everything: unit, golden, sample, fuzz-seed and integration tests. The
-# integration tests start their own throwaway clickhouse-server (Debian's
-# package, installed here when missing).
-TEST_DEPS := clickhouse-server clickhouse-client
+# integration tests start their own throwaway clickhouse-server, capture live
+# traffic between network namespaces (iproute2, tcpreplay) and render HTML
+# reports in headless Chromium; Debian's packages are installed here when
+# missing.
+TEST_DEPS := clickhouse-server clickhouse-client iproute2 tcpreplay libpcap-dev chromium
 test:
 	@scripts/install-deps.sh $(TEST_DEPS)
 	$(GO) test -count=1 $(PKGS)

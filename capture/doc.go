@@ -4,7 +4,8 @@
 // records the flow-log readers produce (FORMATS.md section 8). It leaves
 // judging records to analyze and writing them to storage.
 //
-// Status: not built yet (tracked as its own issue); flowlog/input detects
-// capture files and reports them as unsupported until this package provides
-// the reader that cmd/flowsift wires in through input.Options.Capture.
+// The root package holds the types the stages share (Frame, Packet, Tunnel)
+// and the pipeline that joins them; capture/pcapfile reads capture files,
+// capture/live reads interfaces and mirror sessions, capture/decode turns a
+// Frame into a Packet and capture/flowtable turns Packets into records.
 package capture

@@ -3,7 +3,8 @@
 # missing. Idempotent; needs root for apt-get (CI and dev machines are root).
 set -euo pipefail
 need=()
-# (.ci/run passes clickhouse-server clickhouse-client; later issues add libpcap-dev, tcpreplay, chromium.)
+# The Makefile's test target passes what the test suite needs; the bench
+# scripts pass the peer tools they compare against.
 for pkg in "$@"; do
   dpkg -s "$pkg" >/dev/null 2>&1 || need+=("$pkg")
 done

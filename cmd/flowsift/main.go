@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"sort"
 	"strings"
 
 	"github.com/spf13/pflag"
@@ -42,14 +43,32 @@ type env struct {
 	stderrIsTTY    bool
 }
 
+// registered holds commands that live in their own file and add themselves
+// in an init function (capture.go, whatif.go, report.go), so that adding a
+// command touches no shared list.
+var registered []command
+
+// commandOrder is the order of --help; commands not listed come last.
+var commandOrder = []string{"flows", "capture", "analyze", "whatif", "report", "policy", "db", "version"}
+
 func commands() []command {
-	return []command{
+	all := append([]command{
 		{"flows", "read flow logs and captures, print normalized flow records", runFlows},
 		{"analyze", "judge flow records against security groups, network ACLs and IP filters", runAnalyze},
 		{"policy", "show and lint policies (configuration only, no traffic)", runPolicy},
 		{"db", "create or upgrade the ClickHouse schema (db migrate)", runDB},
 		{"version", "print the version", runVersion},
+	}, registered...)
+	rank := func(name string) int {
+		for i, n := range commandOrder {
+			if n == name {
+				return i
+			}
+		}
+		return len(commandOrder)
 	}
+	sort.SliceStable(all, func(i, j int) bool { return rank(all[i].name) < rank(all[j].name) })
+	return all
 }
 
 func main() {
