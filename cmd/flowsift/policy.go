@@ -101,7 +101,7 @@ func runPolicy(e *env, args []string) int {
 	if ferr := w.Flush(); err == nil {
 		err = ferr
 	}
-	if err != nil {
+	if err != nil && !errors.Is(err, syscall.EPIPE) { // | head is not a failure
 		fmt.Fprintf(e.stderr, "flowsift policy: %v\n", err)
 		return exitFailure
 	}
