@@ -31,6 +31,13 @@ const (
 	// Frame.OuterSrc/OuterDst carry the outer addresses from the socket.
 	LinkVXLAN  LinkType = 0xFFFF0001
 	LinkGeneve LinkType = 0xFFFF0002
+
+	// LinkPcapngCustom is a pcapng Custom Block (types 0x00000BAD and
+	// 0x40000BAD): not a packet, but TShark counts it as a frame, so the
+	// file readers deliver it (Data = the custom data after the Private
+	// Enterprise Number, NoTime set) and the decoder reports it as
+	// ReasonUnsupported.
+	LinkPcapngCustom LinkType = 0xFFFF0003
 )
 
 // Frame is one captured link-layer frame as a source delivers it.
@@ -44,6 +51,9 @@ type Frame struct {
 	Offset   int64    // byte offset of the frame's record in its file (0 for live sources)
 	OuterSrc netip.Addr
 	OuterDst netip.Addr // LinkVXLAN/LinkGeneve only: the tunnel's outer addresses
+	// NoTime is set when the record carries no timestamp (pcapng Simple
+	// Packet Block, custom block); Time is then 0.
+	NoTime bool
 }
 
 // TunnelType names an encapsulation (FORMATS.md section 8, key tunnel_type).
