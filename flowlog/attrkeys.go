@@ -32,6 +32,8 @@ const (
 	AttrEcsTaskId                       // ecs_task_id (str)
 	AttrEncryption                      // encryption (str)
 	AttrFlowState                       // flow_state (str)
+	AttrFragBytes                       // frag_bytes (int)
+	AttrFragPackets                     // frag_packets (int)
 	AttrGwlbAttachmentId                // gwlb_attachment_id (str)
 	AttrGwlbEndpointId                  // gwlb_endpoint_id (str)
 	AttrGwlbFlowCookie                  // gwlb_flow_cookie (str)
@@ -119,6 +121,8 @@ var attrNames = [numAttrKeys]string{
 	AttrEcsTaskId:               "ecs_task_id",
 	AttrEncryption:              "encryption",
 	AttrFlowState:               "flow_state",
+	AttrFragBytes:               "frag_bytes",
+	AttrFragPackets:             "frag_packets",
 	AttrGwlbAttachmentId:        "gwlb_attachment_id",
 	AttrGwlbEndpointId:          "gwlb_endpoint_id",
 	AttrGwlbFlowCookie:          "gwlb_flow_cookie",
@@ -183,6 +187,8 @@ var attrNames = [numAttrKeys]string{
 
 var attrIsInt = [numAttrKeys]bool{
 	AttrDstAsn:                 true,
+	AttrFragBytes:              true,
+	AttrFragPackets:            true,
 	AttrIcmpCode:               true,
 	AttrIcmpType:               true,
 	AttrPacketsLostBlackhole:   true,
