@@ -40,7 +40,7 @@ type Config struct {
 
 // Emit receives an emitted record. The record and its Attrs are valid only
 // during the call (copy with rec.Clone to keep it).
-type Emit func(rec *flowlog.Record)
+type Emit = func(rec *flowlog.Record)
 
 // Why says why a record was emitted.
 type Why uint8
