@@ -7,8 +7,6 @@ import (
 	"fmt"
 	"net"
 	"os"
-	"strconv"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -17,6 +15,7 @@ import (
 	"github.com/google/gopacket/layers"
 	"github.com/google/gopacket/pcap"
 	"golang.org/x/net/bpf"
+	"golang.org/x/sys/unix"
 
 	"github.com/flowsift/flowsift/capture"
 )
@@ -52,10 +51,10 @@ func OpenInterface(iface string, o Options) ([]Source, error) {
 		if _, err := net.InterfaceByName(iface); err != nil {
 			return nil, fmt.Errorf("interface %s: %w", iface, err)
 		}
-		if t, err := os.ReadFile("/sys/class/net/" + iface + "/type"); err == nil {
-			if n, err := strconv.Atoi(strings.TrimSpace(string(t))); err == nil && (n == arphrdEther || n == arphrdLoopback) {
-				link, sockType, dlt = capture.LinkEthernet, afpacket.SocketRaw, layers.LinkTypeEthernet
-			}
+		if n, err := hardwareType(iface); err != nil {
+			return nil, fmt.Errorf("interface %s: %w", iface, err)
+		} else if n == arphrdEther || n == arphrdLoopback {
+			link, sockType, dlt = capture.LinkEthernet, afpacket.SocketRaw, layers.LinkTypeEthernet
 		}
 	}
 	var prog []bpf.RawInstruction
@@ -113,6 +112,24 @@ func OpenInterface(iface string, o Options) ([]Source, error) {
 		}
 	}
 	return out, nil
+}
+
+// hardwareType returns the interface's ARPHRD_* type (SIOCGIFHWADDR on a
+// socket of the caller's network namespace; /sys may belong to another).
+func hardwareType(iface string) (uint16, error) {
+	fd, err := unix.Socket(unix.AF_INET, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return 0, err
+	}
+	defer unix.Close(fd)
+	ifr, err := unix.NewIfreq(iface)
+	if err != nil {
+		return 0, err
+	}
+	if err := unix.IoctlIfreq(fd, unix.SIOCGIFHWADDR, ifr); err != nil {
+		return 0, err
+	}
+	return ifr.Uint16(), nil
 }
 
 // afSource reads one TPACKET_V3 ring without copying frames.

@@ -1,0 +1,180 @@
+//go:build linux && cgo
+
+package live
+
+import (
+	"errors"
+	"fmt"
+	"runtime"
+	"testing"
+	"time"
+
+	"github.com/google/gopacket/afpacket"
+
+	"github.com/flowsift/flowsift/capture"
+	"github.com/flowsift/flowsift/capture/live/livetest"
+	"github.com/flowsift/flowsift/internal/pcapgen"
+)
+
+// TestInterfaceFanoutFilter sends generated frames out of one end of a
+// veth pair and reads them on the other with two fanout workers and a BPF
+// filter: every frame the filter passes arrives exactly once, byte for
+// byte, the rest never, the kernel drops none, and reading allocates
+// nothing per frame.
+func TestInterfaceFanoutFilter(t *testing.T) {
+	p := livetest.NewPair(t)
+	// Only the test hosts' addresses; the filter drops TCP port 22.
+	cfg := pcapgen.Config{Seed: 11, Packets: 3000, Flows: 80, Hosts4: p.Addr4, Hosts6: p.Addr6, PPS: 100000}
+	g := pcapgen.New(cfg)
+	g.Track = true
+	var frames [][]byte
+	var f capture.Frame
+	for g.Next(&f) {
+		frames = append(frames, append([]byte(nil), f.Data...))
+	}
+	filter := fmt.Sprintf("(host %s or host %s or host %s or host %s) and not tcp port 22", p.Addr4[0], p.Addr4[1], p.Addr6[0], p.Addr6[1])
+	want := map[string]int{}
+	wantN := 0
+	for k, c := range g.Truth() {
+		if k.Proto == 6 && (k.SrcPort == 22 || k.DstPort == 22) {
+			continue
+		}
+		wantN += int(c.Packets)
+	}
+	if wantN == len(frames) || wantN == 0 {
+		t.Fatalf("traffic has %d of %d frames outside port 22: the filter test needs both kinds", wantN, len(frames))
+	}
+
+	var srcs []Source
+	if err := livetest.InNS(p.NSB, func() (err error) {
+		srcs, err = OpenInterface(p.B, Options{Workers: 2, Filter: filter, Poll: 20 * time.Millisecond, RingMB: 16})
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		for _, s := range srcs {
+			s.Close()
+		}
+	}()
+	if srcs[0].(*afSource).link != capture.LinkEthernet {
+		t.Fatalf("veth read as link %d, want Ethernet", srcs[0].(*afSource).link)
+	}
+	var tx *afpacket.TPacket
+	if err := livetest.InNS(p.NSA, func() (err error) {
+		tx, err = afpacket.NewTPacket(afpacket.OptInterface(p.A))
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Close()
+	for _, fr := range frames {
+		if err := tx.WritePacketData(fr); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, fr := range frames {
+		want[string(fr)]++
+	}
+
+	// Read each worker until it stays idle.
+	got := map[string]int{}
+	per := make([]int, len(srcs))
+	n := 0
+	deadline := time.Now().Add(10 * time.Second)
+	for i, s := range srcs {
+		idle := 0
+		for idle < 5 && time.Now().Before(deadline) {
+			err := s.Read(&f)
+			if errors.Is(err, ErrTimeout) {
+				idle++
+				continue
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			idle = 0
+			if f.Link != capture.LinkEthernet || int(f.OrigLen) != len(f.Data) || f.Time == 0 {
+				t.Fatalf("frame %+v", f)
+			}
+			if want[string(f.Data)] == 0 { // string(b) in a map index does not allocate
+				t.Fatalf("worker %d: frame %d not sent (or filtered): % x", i, f.Number, f.Data[:min(60, len(f.Data))])
+			}
+			got[string(f.Data)]++
+			per[i]++
+			n++
+		}
+	}
+	if n != wantN {
+		t.Fatalf("read %d frames (per worker %v), want %d", n, per, wantN)
+	}
+	for _, c := range per {
+		if c == 0 {
+			t.Fatalf("fanout gave a worker nothing: %v", per)
+		}
+	}
+	for k, c := range got {
+		if c > want[k] {
+			t.Fatalf("frame received %d times, sent %d", c, want[k])
+		}
+	}
+	// Allocations: the same frames again, read without bookkeeping.
+	for _, fr := range frames {
+		if err := tx.WritePacketData(fr); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var ms0, ms1 runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&ms0)
+	n2 := 0
+	for _, s := range srcs {
+		for idle := 0; idle < 5 && time.Now().Before(deadline); {
+			if err := s.Read(&f); err != nil {
+				idle++
+				continue
+			}
+			idle = 0
+			n2++
+		}
+	}
+	runtime.ReadMemStats(&ms1)
+	if n2 != wantN {
+		t.Fatalf("second round: %d frames, want %d", n2, wantN)
+	}
+	if allocs := ms1.Mallocs - ms0.Mallocs; allocs > uint64(n2)/100 {
+		t.Fatalf("%d allocations for %d frames", allocs, n2)
+	}
+	wantN *= 2
+	var tot Stats
+	for _, s := range srcs {
+		tot.Add(s.Stats())
+	}
+	if tot.Frames != uint64(wantN) || tot.KernelDrops != 0 {
+		t.Fatalf("stats %+v, want %d frames, no drops", tot, wantN)
+	}
+}
+
+// TestInterfaceErrors: unknown interfaces and bad filters are reported
+// with their name.
+func TestInterfaceErrors(t *testing.T) {
+	if _, err := OpenInterface("nosuchif0", Options{}); err == nil {
+		t.Fatal("no error for a missing interface")
+	}
+	_, err := OpenInterface("lo", Options{Filter: "tcp port"})
+	if err == nil {
+		t.Fatal("no error for a bad filter")
+	}
+	if want := `filter "tcp port"`; !contains(err.Error(), want) {
+		t.Fatalf("error %q does not name the filter", err)
+	}
+}
+
+func contains(s, sub string) bool {
+	for i := 0; i+len(sub) <= len(s); i++ {
+		if s[i:i+len(sub)] == sub {
+			return true
+		}
+	}
+	return false
+}
