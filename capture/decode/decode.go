@@ -1,0 +1,157 @@
+package decode
+
+import (
+	"net/netip"
+
+	"github.com/google/gopacket"
+	"github.com/google/gopacket/layers"
+
+	"github.com/flowsift/flowsift/capture"
+)
+
+// MaxTunnels is how many nested encapsulations Decode unwraps (VXLAN,
+// Geneve, GRE, ERSPAN, IP-in-IP, MPLS or PPP behind an IP header …); a
+// frame with more is ReasonTooDeep.
+const MaxTunnels = 4
+
+const maxStages = MaxTunnels + 1
+
+// Options configure a Decoder.
+type Options struct {
+	// Extra UDP destination ports decoded as VXLAN or Geneve besides the
+	// IANA ports 4789 and 6081 (e.g. an Azure TAP's destinationPort).
+	VXLANPorts  []uint16
+	GenevePorts []uint16
+}
+
+// Decoder turns Frames into Packets. It is not safe for concurrent use;
+// use one per goroutine. A Decoder allocates nothing per frame.
+type Decoder struct {
+	stages    [maxStages]*stage
+	pkt       *capture.Packet
+	decoded   []gopacket.LayerType
+	tuns      [maxStages]capture.Tunnel
+	ntun      int
+	needInner bool // a tunnel or encapsulation was entered and no IP header followed yet
+	udpPorts  [65536]uint8
+}
+
+// New returns a Decoder.
+func New(opts Options) *Decoder {
+	d := &Decoder{decoded: make([]gopacket.LayerType, 0, 32)}
+	for i := range d.stages {
+		d.stages[i] = newStage(d)
+	}
+	d.udpPorts[portVXLAN] = udpTunVXLAN
+	d.udpPorts[portGeneve] = udpTunGeneve
+	d.udpPorts[portGREinUDP] = udpTunGRE
+	d.udpPorts[portMPLSinUDP] = udpTunMPLS
+	for _, p := range opts.VXLANPorts {
+		d.udpPorts[p] = udpTunVXLAN
+	}
+	for _, p := range opts.GenevePorts {
+		d.udpPorts[p] = udpTunGeneve
+	}
+	return d
+}
+
+// firstLayer maps a link type to the first layer of the outermost stage.
+func firstLayer(f *capture.Frame) gopacket.LayerType {
+	switch f.Link {
+	case capture.LinkEthernet:
+		return layers.LayerTypeEthernet
+	case capture.LinkRaw:
+		if len(f.Data) > 0 && f.Data[0]>>4 == 6 {
+			return layers.LayerTypeIPv6
+		}
+		return layers.LayerTypeIPv4
+	case capture.LinkIPv4:
+		return layers.LayerTypeIPv4
+	case capture.LinkIPv6:
+		return layers.LayerTypeIPv6
+	case capture.LinkNull, capture.LinkLoop:
+		return layers.LayerTypeLoopback
+	case capture.LinkLinuxSLL:
+		return layers.LayerTypeLinuxSLL
+	case capture.LinkLinuxSLL2:
+		return LayerTypeLinuxSLL2
+	case capture.LinkVXLAN:
+		return layers.LayerTypeVXLAN
+	case capture.LinkGeneve:
+		return layers.LayerTypeGeneve
+	}
+	return gopacket.LayerTypeZero
+}
+
+// Decode fills p from f: the innermost IP packet's flow key and sizes and
+// the tunnels around it, or p.Reason saying why there is none. Every field
+// of p is overwritten.
+func (d *Decoder) Decode(f *capture.Frame, p *capture.Packet) {
+	*p = capture.Packet{Time: f.Time, Iface: f.Iface}
+	typ := firstLayer(f)
+	if typ == gopacket.LayerTypeZero {
+		p.Reason = capture.ReasonUnsupported
+		return
+	}
+	d.pkt, d.ntun, d.needInner = p, 0, false
+	if f.Link == capture.LinkVXLAN || f.Link == capture.LinkGeneve {
+		// The listener's socket stripped the outer IP/UDP headers.
+		p.Src, p.Dst = f.OuterSrc, f.OuterDst
+		if f.OuterSrc.IsValid() {
+			p.IPLayers = 1
+			if f.OuterSrc.Is4() {
+				p.Family = 4
+			} else {
+				p.Family = 6
+			}
+		}
+	}
+	data := f.Data
+	reason := capture.ReasonNone
+	var last *stage
+	for depth := 0; ; depth++ {
+		if depth == maxStages {
+			reason = capture.ReasonTooDeep
+			break
+		}
+		s := d.stages[depth]
+		last = s
+		s.hasIP, s.next, s.payload = false, gopacket.LayerTypeZero, nil
+		s.start.first = typ
+		if err := s.parser.DecodeLayers(data, &d.decoded); err != nil {
+			if err == errTruncated {
+				reason = capture.ReasonTruncated
+			} else {
+				reason = capture.ReasonBadHeader
+			}
+			break
+		}
+		if s.next == LayerTypeNextStage && len(s.payload) > 0 {
+			typ, data = s.jump, s.payload
+			continue
+		}
+		break
+	}
+	if reason == capture.ReasonNone && (d.needInner || p.IPLayers == 0 || p.Family == 0) {
+		// A tunnel (or the link layer) carries no IP packet: ARP, STP,
+		// PPP control, an unknown payload; or an empty one, because the
+		// capture was cut short (truncated) or the packet has none.
+		reason = capture.ReasonNotIP
+		if last.next == LayerTypeNextStage && len(f.Data) < int(f.OrigLen) {
+			reason = capture.ReasonTruncated
+		}
+	}
+	if d.ntun > 0 {
+		p.Tunnels = uint8(d.ntun)
+		p.Outer, p.Inner = d.tuns[0], d.tuns[d.ntun-1]
+	}
+	if reason != capture.ReasonNone {
+		p.Reason = reason
+		p.Family, p.Proto, p.Src, p.Dst = 0, 0, netipZero, netipZero
+		p.SrcPort, p.DstPort, p.HasICMP, p.ICMPType, p.ICMPCode, p.TCPFlags = 0, 0, false, 0, 0, 0
+		p.L3Len, p.Truncated = 0, false
+		p.Fragment, p.FragID, p.FragOffset, p.MoreFrags = false, 0, 0, false
+	}
+}
+
+var netipZero netip.Addr

@@ -1,0 +1,51 @@
+// Package decode owns turning a captured frame into the flow key of its
+// innermost IP packet: it unwraps link layers (Ethernet, Linux SLL v1/v2,
+// BSD null/loop, raw IP), VLAN/QinQ, MPLS, PPPoE/PPP and up to MaxTunnels
+// nested encapsulations (IP-in-IP, GRE, GRE-in-UDP, ERSPAN I/II/III, VXLAN,
+// Geneve with AWS GWLB options, MPLS-in-UDP) and fills a capture.Packet. It
+// leaves reading frames to capture/pcapfile and capture/live and building
+// flow records to capture/flowtable.
+//
+// # Driver
+//
+// Decoding is driven by gopacket's DecodingLayerParser (never
+// gopacket.NewPacket). A DecodingLayerParser keeps one instance per layer
+// type, so a nested IPv4 header would overwrite the outer one; the Decoder
+// therefore keeps one parser per nesting level ("stage", MaxTunnels+1 of
+// them). A stage ends at an encapsulation boundary (a tunnel's payload,
+// IP-in-IP, MPLS or PPP behind an IP header): its last layer reports
+// LayerTypeNextStage, which no parser registers, and the driver starts the
+// next stage's parser on the payload with the boundary's first layer type
+// (through a zero-length LayerTypeStart layer). The layers themselves are
+// this package's own gopacket.DecodingLayer implementations: they write
+// straight into the Packet, allocate nothing, take l3_len from the header
+// when the capture is cut short, and tell a truncated header from a
+// malformed one. gopacket's own layers are not used because v1.1.19 lacks
+// SLL2, ERSPAN III, MPLS/PPP/IPv6-fragment DecodingLayers, and its IPv4/TCP
+// layers fail on the snaplen-truncated headers a mirror delivers.
+// Layer types 1900-1907 are registered with gopacket for the layers it lacks.
+//
+// # Inner and outer
+//
+// The rule is the corpus's (shared/corpus/expected/README.md): the Packet
+// describes the last (innermost) IP header; the IP header quoted in an ICMP
+// error is not decoded; a tunnel whose payload is not IP (ARP, STP, PPP
+// control, an unknown GRE protocol, an empty payload) gives no flow
+// (ReasonNotIP, or ReasonTruncated when the capture was cut short), and
+// neither does its outer IP header. A non-first fragment stops decoding at
+// its IP header (no ports, no tunnel). UDP tunnels are recognised as TShark
+// does: the lower port is tried first (4789 VXLAN, 6081 Geneve, 4754
+// GRE-in-UDP, 6635 MPLS-in-UDP, plus Options ports), the higher one only
+// when the lower is not below 1024. An IPsec AH header is skipped and
+// Proto is the protocol behind it, for IPv4 as for IPv6 (uncertain: TShark
+// reports ip.proto 51 for IPv4).
+//
+// Tunnels: every VXLAN, Geneve, GRE or ERSPAN layer adds a capture.Tunnel
+// whose Src/Dst are the IP header carrying it (Frame.OuterSrc/OuterDst for
+// LinkVXLAN/LinkGeneve frames, which also count as one IP layer). GRE
+// carrying ERSPAN is one tunnel of type ERSPAN1/2/3 (session id in ID;
+// ERSPAN III D bit in Direction). IP-in-IP, MPLS and PPP encapsulations
+// count toward MaxTunnels but add no Tunnel (FORMATS.md names no type for
+// them). Packet.VLAN is the first 802.1Q/802.1ad tag of the frame, else
+// the VLAN field of an ERSPAN II/III header when non-zero.
+package decode
