@@ -73,7 +73,7 @@ type Info struct {
 // Stats are a table's counters (cumulative except Active).
 type Stats struct {
 	Packets uint64                     // packets counted into records (Add with ReasonNone)
-	Skipped [capture.NumReasons]uint64 // packets not counted, by Packet.Reason (index 0: no usable family)
+	Skipped [capture.NumReasons]uint64 // packets not counted, by Packet.Reason (index 0: family missing or not matching the addresses)
 	Active  int                        // flows held now
 	Peak    int                        // most flows held at once
 	Created uint64                     // records started
@@ -234,7 +234,7 @@ func (t *Table) fragSlots() int {
 // Fragments never move a record's start/end, which stay those of its
 // 5-tuple packets. Total L3 traffic of a record is bytes + frag_bytes.
 func (t *Table) Add(p *capture.Packet, emit Emit) {
-	if p.Reason != capture.ReasonNone || (p.Family != 4 && p.Family != 6) {
+	if p.Reason != capture.ReasonNone || !familyOK(p) {
 		r := int(p.Reason)
 		if r >= capture.NumReasons {
 			r = 0
@@ -274,6 +274,17 @@ func (t *Table) Add(p *capture.Packet, emit Emit) {
 	if p.Fragment {
 		t.rememberFragment(p, &k, i)
 	}
+}
+
+// familyOK reports whether p's family agrees with both its addresses.
+func familyOK(p *capture.Packet) bool {
+	switch p.Family {
+	case 4:
+		return p.Src.Is4() && p.Dst.Is4()
+	case 6:
+		return p.Src.Is6() && p.Dst.Is6()
+	}
+	return false
 }
 
 func (e *entry) restart() {
