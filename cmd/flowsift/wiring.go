@@ -6,7 +6,7 @@ import (
 	"github.com/flowsift/flowsift/flowlog"
 )
 
-// captureOpener returns the pcap/pcapng reader; nil until capture lands.
+// captureOpener returns the pcap/pcapng reader (wiring_capture.go).
 func captureOpener() func(r io.Reader, t *flowlog.Tally, pcapng bool) flowlog.Reader {
-	return nil
+	return newCaptureFileReader
 }
