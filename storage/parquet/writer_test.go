@@ -6,7 +6,6 @@ import (
 	"io"
 	"testing"
 
-	"github.com/apache/arrow/go/v17/parquet/compress"
 	"github.com/apache/arrow/go/v17/parquet/file"
 
 	"github.com/flowsift/flowsift/flowlog"
@@ -120,30 +119,4 @@ func BenchmarkWriteParquet(b *testing.B) {
 		total += n
 	}
 	m.Stop(total)
-}
-
-// TestZstdSharedEncoder: the shared-encoder codec compresses to the same
-// bytes as Arrow's, and its output decodes back.
-func TestZstdSharedEncoder(t *testing.T) {
-	c, err := compress.GetCodec(compress.Codecs.Zstd)
-	if err != nil {
-		t.Fatal(err)
-	}
-	z, ok := c.(*zstdCodec)
-	if !ok {
-		t.Fatalf("zstd codec is %T, want the shared-encoder codec", c)
-	}
-	src := bytes.Repeat([]byte("eni-1235b8ca123456789 172.31.16.139 ACCEPT OK "), 5000)
-	for _, level := range []int{compress.DefaultCompressionLevel, 1, 3, 9} {
-		for i := 0; i < 2; i++ { // the second call reuses the encoder
-			got := z.EncodeLevel(nil, src, level)
-			want := z.Codec.EncodeLevel(nil, src, level)
-			if !bytes.Equal(got, want) {
-				t.Fatalf("level %d: %d bytes, Arrow's codec %d", level, len(got), len(want))
-			}
-			if back := z.Decode(make([]byte, len(src)), got); !bytes.Equal(back, src) {
-				t.Fatalf("level %d: does not decode back", level)
-			}
-		}
-	}
 }
