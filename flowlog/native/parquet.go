@@ -190,6 +190,9 @@ func NewParquetReader(pf *file.Reader, t *flowlog.Tally) flowlog.Reader {
 			continue
 		}
 		seen[top] = true
+		if pqJudged[top] {
+			continue // a judgment, not part of the record (analyze recomputes it)
+		}
 		c := &pcol{name: top, fixed: -1, leaf: leaf}
 		if i := pqFixedIndex(top); i >= 0 {
 			c.fixed, c.isInt = i, pqFixedIsInt(i)
@@ -239,6 +242,11 @@ func NewParquetReader(pf *file.Reader, t *flowlog.Tally) flowlog.Reader {
 	}
 	return r
 }
+
+// pqJudged are the judgment columns of `flowsift analyze -o DIR` files
+// (storage/parquet JudgedColumns); a record has no such keys, so they are
+// skipped without the unknown-column notice.
+var pqJudged = map[string]bool{"verdict": true, "finding": true, "rules": true, "reply": true, "policy": true}
 
 func pqFixedIndex(name string) int {
 	for i, n := range pqFixedNames {

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/flowsift/flowsift/analyze/verdict"
 	"github.com/flowsift/flowsift/flowlog"
 	"github.com/flowsift/flowsift/flowlog/aws"
 	"github.com/flowsift/flowsift/internal/flowgen"
@@ -143,5 +144,43 @@ func TestParquetRejects(t *testing.T) {
 	}
 	if !strings.Contains(probs[0].String(), "p:2: bad-ip") {
 		t.Errorf("report %q", probs[0])
+	}
+}
+
+// TestParquetJudgedRoundTrip: the files `flowsift analyze -o DIR` writes
+// (judgment columns after the fixed ones, rules a list) read back into
+// the records alone, without notices.
+func TestParquetJudgedRoundTrip(t *testing.T) {
+	recs := pqEveryAttr()
+	g := flowgen.New(7)
+	for i := 0; i < 20_000; i++ {
+		f := g.Next()
+		recs = append(recs, pqFlowRecord(&f, i))
+	}
+	var buf bytes.Buffer
+	w, err := pqw.NewWriter(&buf, pqw.Options{Judged: true, Policy: "0123456789ab", BatchRows: 3000, RowGroupRows: 8000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range recs {
+		res := verdict.Result{Verdict: verdict.Verdict(i % 3), Rules: []string{"sg-1", "acl-2/100"}[:i%3], Reply: i%2 == 0}
+		if err := w.WriteJudged(&recs[i], &res); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	got, probs, _ := pqReadBack(t, buf.Bytes())
+	if len(probs) != 0 {
+		t.Fatalf("problems: %v", probs[:min(len(probs), 5)])
+	}
+	if len(got) != len(recs) {
+		t.Fatalf("%d records read, %d written", len(got), len(recs))
+	}
+	for i := range recs {
+		if !got[i].Equal(&recs[i]) {
+			t.Fatalf("record %d differs:\nwrote %s\nread  %s", i, flowlog.AppendJSON(nil, &recs[i]), flowlog.AppendJSON(nil, &got[i]))
+		}
 	}
 }
