@@ -215,8 +215,19 @@ func applyOne(set *policy.Set, e *editNode) error {
 						seen[r] = true
 					}
 				}
-				if l.Kind == policy.KindAWSNACL {
+				switch l.Kind {
+				case policy.KindAWSNACL:
 					sortNACL(c)
+				case policy.KindAliSG:
+					// POLICY.md 6.2: priority ascending, Drop before Accept
+					// (stable: group order and index kept).
+					sort.SliceStable(c.Rules, func(i, j int) bool {
+						a, b := c.Rules[i], c.Rules[j]
+						if a.Priority != b.Priority {
+							return a.Priority < b.Priority
+						}
+						return a.Action == policy.Deny && b.Action != policy.Deny
+					})
 				}
 			}
 		}
