@@ -15,8 +15,10 @@
 // flow seen through two mirror sessions gives two records. bytes are the
 // inner IP lengths (Packet.L3Len: IPv4 total length, IPv6 payload length +
 // 40), packets the packets counted, tcp_flags the OR of the flags seen,
-// start/end the Unix seconds (rounded down) of the first and last packet;
-// Table.LastEmitted gives the same times in nanoseconds. Frames cut short
+// start/end the Unix seconds (rounded down) of the earliest and latest
+// packet (a frame without a timestamp, a pcapng Simple Packet Block,
+// counts as time 0, as in the reference tables); Table.LastEmitted gives
+// the same times in nanoseconds. Frames cut short
 // of their inner packet count in truncated_packets. direction is "" unless
 // ERSPAN III states it. Optional keys are appended in key order.
 //

@@ -65,7 +65,7 @@ func (w Why) String() string {
 // Info describes the record most recently emitted, with nanosecond times
 // (records carry whole seconds).
 type Info struct {
-	First, Last int64  // capture times of the record's first and last counted packet, Unix ns
+	First, Last int64  // earliest and latest capture time of the record's packets, Unix ns
 	Seq         uint64 // number (1-based, over the table's Add calls) of the record's first packet
 	Why         Why
 }
@@ -259,10 +259,7 @@ func (t *Table) Add(p *capture.Packet, emit Emit) {
 		e.restart()
 		t.stats.Created++
 	}
-	if e.packets|int64(e.fragPackets) == 0 {
-		e.first, e.seq = p.Time, t.seq
-	}
-	e.last = p.Time
+	e.span(p.Time, t.seq)
 	e.packets++
 	e.bytes += int64(p.L3Len)
 	e.tcpFlags |= p.TCPFlags
@@ -285,6 +282,19 @@ func familyOK(p *capture.Packet) bool {
 		return p.Src.Is6() && p.Dst.Is6()
 	}
 	return false
+}
+
+// span widens the record's time span to include at (the first packet
+// sets it). Start and end are the earliest and latest packet times, as
+// the reference conversation tables take them (a frame without a
+// timestamp, a pcapng Simple Packet Block, counts as time 0 there too).
+func (e *entry) span(at int64, seq uint64) {
+	if e.packets|int64(e.fragPackets) == 0 {
+		e.first, e.last, e.seq = at, at, seq
+		return
+	}
+	e.first = min(e.first, at)
+	e.last = max(e.last, at)
 }
 
 func (e *entry) restart() {
@@ -348,10 +358,7 @@ func (t *Table) addLaterFragment(p *capture.Packet, k *key, emit Emit) {
 		e.restart()
 		t.stats.Created++
 	}
-	if e.fragPackets == 0 {
-		e.first, e.seq = p.Time, t.seq
-	}
-	e.last = p.Time
+	e.span(p.Time, t.seq)
 	e.fragPackets++
 	e.fragBytes += int64(p.L3Len)
 	if p.Truncated {
