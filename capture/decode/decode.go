@@ -4,7 +4,6 @@ import (
 	"net/netip"
 
 	"github.com/google/gopacket"
-	"github.com/google/gopacket/layers"
 
 	"github.com/flowsift/flowsift/capture"
 )
@@ -30,8 +29,7 @@ type Decoder struct {
 	stages    [maxStages]*stage
 	pkt       *capture.Packet
 	decoded   []gopacket.LayerType
-	tuns      [maxStages]capture.Tunnel
-	ntun      int
+	lastTun   *capture.Tunnel // the tunnel the last tunnel layer started (for ERSPAN after GRE)
 	needInner bool // a tunnel or encapsulation was entered and no IP header followed yet
 	udpPorts  [65536]uint8
 }
@@ -55,32 +53,33 @@ func New(opts Options) *Decoder {
 	return d
 }
 
-// firstLayer maps a link type to the first layer of the outermost stage.
-func firstLayer(f *capture.Frame) gopacket.LayerType {
+// firstLayer maps a link type to the first layer (firstTypes index) of the
+// outermost stage, or -1.
+func firstLayer(f *capture.Frame) int {
 	switch f.Link {
 	case capture.LinkEthernet:
-		return layers.LayerTypeEthernet
+		return firstEthernet
 	case capture.LinkRaw:
 		if len(f.Data) > 0 && f.Data[0]>>4 == 6 {
-			return layers.LayerTypeIPv6
+			return firstIPv6
 		}
-		return layers.LayerTypeIPv4
+		return firstIPv4
 	case capture.LinkIPv4:
-		return layers.LayerTypeIPv4
+		return firstIPv4
 	case capture.LinkIPv6:
-		return layers.LayerTypeIPv6
+		return firstIPv6
 	case capture.LinkNull, capture.LinkLoop:
-		return layers.LayerTypeLoopback
+		return firstLoopback
 	case capture.LinkLinuxSLL:
-		return layers.LayerTypeLinuxSLL
+		return firstSLL
 	case capture.LinkLinuxSLL2:
-		return LayerTypeLinuxSLL2
+		return firstSLL2
 	case capture.LinkVXLAN:
-		return layers.LayerTypeVXLAN
+		return firstVXLAN
 	case capture.LinkGeneve:
-		return layers.LayerTypeGeneve
+		return firstGeneve
 	}
-	return gopacket.LayerTypeZero
+	return -1
 }
 
 // Decode fills p from f: the innermost IP packet's flow key and sizes and
@@ -89,11 +88,11 @@ func firstLayer(f *capture.Frame) gopacket.LayerType {
 func (d *Decoder) Decode(f *capture.Frame, p *capture.Packet) {
 	*p = capture.Packet{Time: f.Time, Iface: f.Iface}
 	typ := firstLayer(f)
-	if typ == gopacket.LayerTypeZero {
+	if typ < 0 {
 		p.Reason = capture.ReasonUnsupported
 		return
 	}
-	d.pkt, d.ntun, d.needInner = p, 0, false
+	d.pkt, d.needInner = p, false
 	if f.Link == capture.LinkVXLAN || f.Link == capture.LinkGeneve {
 		// The listener's socket stripped the outer IP/UDP headers.
 		p.Src, p.Dst = f.OuterSrc, f.OuterDst
@@ -106,6 +105,7 @@ func (d *Decoder) Decode(f *capture.Frame, p *capture.Packet) {
 			}
 		}
 	}
+	defer d.recoverPanic(p)
 	data := f.Data
 	reason := capture.ReasonNone
 	var last *stage
@@ -117,8 +117,7 @@ func (d *Decoder) Decode(f *capture.Frame, p *capture.Packet) {
 		s := d.stages[depth]
 		last = s
 		s.hasIP, s.next, s.payload = false, gopacket.LayerTypeZero, nil
-		s.start.first = typ
-		if err := s.parser.DecodeLayers(data, &d.decoded); err != nil {
+		if err := s.parser(typ).DecodeLayers(data, &d.decoded); err != nil {
 			if err == errTruncated {
 				reason = capture.ReasonTruncated
 			} else {
@@ -141,9 +140,8 @@ func (d *Decoder) Decode(f *capture.Frame, p *capture.Packet) {
 			reason = capture.ReasonTruncated
 		}
 	}
-	if d.ntun > 0 {
-		p.Tunnels = uint8(d.ntun)
-		p.Outer, p.Inner = d.tuns[0], d.tuns[d.ntun-1]
+	if p.Tunnels == 1 {
+		p.Inner = p.Outer
 	}
 	if reason != capture.ReasonNone {
 		p.Reason = reason
@@ -155,3 +153,12 @@ func (d *Decoder) Decode(f *capture.Frame, p *capture.Packet) {
 }
 
 var netipZero netip.Addr
+
+// recoverPanic turns a panic in a layer (a bug: layers check every bound)
+// into ReasonBadHeader so that one frame cannot stop a capture.
+func (d *Decoder) recoverPanic(p *capture.Packet) {
+	if recover() != nil {
+		t, i := p.Time, p.Iface
+		*p = capture.Packet{Time: t, Iface: i, Reason: capture.ReasonBadHeader}
+	}
+}

@@ -15,9 +15,6 @@ import (
 // v1.1.19 lacks (or that are pseudo layers of the stage driver). Numbers
 // 1900-1909 are taken from gopacket's "application" range.
 var (
-	// LayerTypeStart is the zero-length first layer of every stage: its
-	// next type is set by the driver before DecodeLayers.
-	LayerTypeStart = gopacket.RegisterLayerType(1900, gopacket.LayerTypeMetadata{Name: "flowsift stage start"})
 	// LayerTypeNextStage ends a stage at an encapsulation boundary; no
 	// parser registers it, so DecodeLayers stops there.
 	LayerTypeNextStage = gopacket.RegisterLayerType(1901, gopacket.LayerTypeMetadata{Name: "flowsift next stage"})
@@ -62,13 +59,12 @@ const (
 // with the next stage, so repeated layer types never share an instance.
 type stage struct {
 	d       *Decoder
-	parser  *gopacket.DecodingLayerParser
+	parsers [len(firstTypes)]*gopacket.DecodingLayerParser
 	next    gopacket.LayerType // NextLayerType of the last decoded layer
 	payload []byte             // LayerPayload of the last decoded layer
-	jump    gopacket.LayerType // first layer of the next stage (next == LayerTypeNextStage)
+	jump    int                // firstTypes index of the next stage's first layer (next == LayerTypeNextStage)
 	hasIP   bool               // an IP header was decoded in this stage
 
-	start   startLayer
 	eth     ethLayer
 	vlan    vlanLayer
 	mpls    mplsLayer
@@ -96,22 +92,65 @@ type stage struct {
 	erspan3 erspan3Layer
 }
 
+// firstTypes are the layer types a stage can start with; a stage keeps one
+// parser per first type (made on first use), so no dispatch layer is needed.
+const (
+	firstEthernet = iota
+	firstIPv4
+	firstIPv6
+	firstMPLS
+	firstPPP
+	firstCMDGRE
+	firstLoopback
+	firstSLL
+	firstSLL2
+	firstVXLAN
+	firstGeneve
+)
+
+var firstTypes = [...]gopacket.LayerType{
+	layers.LayerTypeEthernet, layers.LayerTypeIPv4, layers.LayerTypeIPv6,
+	layers.LayerTypeMPLS, layers.LayerTypePPP, LayerTypeCiscoMetaDataGRE,
+	layers.LayerTypeLoopback, layers.LayerTypeLinuxSLL, LayerTypeLinuxSLL2,
+	layers.LayerTypeVXLAN, layers.LayerTypeGeneve,
+}
+
 func newStage(d *Decoder) *stage {
 	s := &stage{d: d}
-	all := []interface {
-		gopacket.DecodingLayer
-		set(*stage)
-	}{&s.start, &s.eth, &s.vlan, &s.mpls, &s.pppoe, &s.ppp, &s.sll, &s.sll2, &s.loop, &s.cmd, &s.cmdGRE,
+	for _, l := range s.layers() {
+		l.set(s)
+	}
+	return s
+}
+
+type stageLayer interface {
+	gopacket.DecodingLayer
+	set(*stage)
+}
+
+func (s *stage) layers() []stageLayer {
+	return []stageLayer{&s.eth, &s.vlan, &s.mpls, &s.pppoe, &s.ppp, &s.sll, &s.sll2, &s.loop, &s.cmd, &s.cmdGRE,
 		&s.ip4, &s.ip6, &s.ext6, &s.frag6, &s.ah, &s.tcp, &s.udp, &s.sctp, &s.icmp4, &s.icmp6,
 		&s.gre, &s.vxlan, &s.geneve, &s.erspan2, &s.erspan3}
-	s.parser = gopacket.NewDecodingLayerParser(LayerTypeStart)
-	s.parser.SetDecodingLayerContainer(gopacket.DecodingLayerSparse(nil))
-	for _, l := range all {
-		l.set(s)
-		s.parser.AddDecodingLayer(l)
+}
+
+// parser returns the stage's parser for first layer type t (i indexes
+// firstTypes), making it on first use.
+func (s *stage) parser(i int) *gopacket.DecodingLayerParser {
+	if p := s.parsers[i]; p != nil {
+		return p
 	}
-	s.parser.IgnoreUnsupported = true
-	return s
+	p := gopacket.NewDecodingLayerParser(firstTypes[i])
+	p.SetDecodingLayerContainer(gopacket.DecodingLayerSparse(nil))
+	for _, l := range s.layers() {
+		p.AddDecodingLayer(l)
+	}
+	p.IgnoreUnsupported = true
+	// Panics are not turned into errors per stage (a deferred recover per
+	// call costs more than the layers); Decode recovers once per frame.
+	p.IgnorePanic = true
+	s.parsers[i] = p
+	return p
 }
 
 // base holds what every layer shares: the stage whose next/payload it reports.
@@ -123,32 +162,32 @@ func (b *base) LayerPayload() []byte                      { return b.s.payload }
 func (s *stage) finish(next gopacket.LayerType, p []byte) { s.next, s.payload = next, p }
 
 // toStage ends the stage: the next stage starts with layer t on p.
-func (s *stage) toStage(t gopacket.LayerType, p []byte) {
+func (s *stage) toStage(t int, p []byte) {
 	s.next, s.jump, s.payload = LayerTypeNextStage, t, p
 }
 
 // toL3 continues with an IP (or MPLS/PPP) layer: in this stage when it
 // has no IP header yet, else in the next stage.
-func (s *stage) toL3(t gopacket.LayerType, p []byte) {
+func (s *stage) toL3(t int, p []byte) {
 	if s.hasIP {
 		s.d.needInner = true
 		s.toStage(t, p)
 		return
 	}
-	s.next, s.payload = t, p
+	s.next, s.payload = firstTypes[t], p
 }
 
 // ethertype dispatches on an ethertype.
 func (s *stage) ethertype(et uint16, p []byte) {
 	switch et {
 	case 0x0800:
-		s.toL3(layers.LayerTypeIPv4, p)
+		s.toL3(firstIPv4, p)
 	case 0x86dd:
-		s.toL3(layers.LayerTypeIPv6, p)
+		s.toL3(firstIPv6, p)
 	case 0x8100, 0x88a8, 0x9100, 0x9200:
 		s.finish(layers.LayerTypeDot1Q, p)
 	case 0x8847, 0x8848:
-		s.toL3(layers.LayerTypeMPLS, p)
+		s.toL3(firstMPLS, p)
 	case 0x8864:
 		s.finish(layers.LayerTypePPPoE, p)
 	case 0x8909:
@@ -156,19 +195,6 @@ func (s *stage) ethertype(et uint16, p []byte) {
 	default:
 		s.finish(LayerTypeNotIP, p)
 	}
-}
-
-// ---- pseudo layer ----
-
-type startLayer struct {
-	base
-	first gopacket.LayerType
-}
-
-func (l *startLayer) CanDecode() gopacket.LayerClass { return LayerTypeStart }
-func (l *startLayer) DecodeFromBytes(b []byte, _ gopacket.DecodeFeedback) error {
-	l.s.finish(l.first, b)
-	return nil
 }
 
 // ---- link layers ----
@@ -230,9 +256,9 @@ func (l *mplsLayer) DecodeFromBytes(b []byte, _ gopacket.DecodeFeedback) error {
 	// default); anything else (pseudowire control word, …) is not IP.
 	switch b[0] >> 4 {
 	case 4:
-		l.s.toL3(layers.LayerTypeIPv4, b)
+		l.s.toL3(firstIPv4, b)
 	case 6:
-		l.s.toL3(layers.LayerTypeIPv6, b)
+		l.s.toL3(firstIPv6, b)
 	default:
 		l.s.finish(LayerTypeNotIP, b)
 	}
@@ -280,11 +306,11 @@ func (l *pppLayer) DecodeFromBytes(b []byte, _ gopacket.DecodeFeedback) error {
 	}
 	switch proto {
 	case 0x0021:
-		l.s.toL3(layers.LayerTypeIPv4, b)
+		l.s.toL3(firstIPv4, b)
 	case 0x0057:
-		l.s.toL3(layers.LayerTypeIPv6, b)
+		l.s.toL3(firstIPv6, b)
 	case 0x0281:
-		l.s.toL3(layers.LayerTypeMPLS, b)
+		l.s.toL3(firstMPLS, b)
 	default:
 		l.s.finish(LayerTypeNotIP, b)
 	}
@@ -343,9 +369,9 @@ func (l *loopLayer) DecodeFromBytes(b []byte, _ gopacket.DecodeFeedback) error {
 	}
 	switch af {
 	case 2:
-		l.s.toL3(layers.LayerTypeIPv4, b[4:])
+		l.s.toL3(firstIPv4, b[4:])
 	case 10, 24, 28, 30: // AF_INET6 on Linux, NetBSD/OpenBSD, FreeBSD, Darwin
-		l.s.toL3(layers.LayerTypeIPv6, b[4:])
+		l.s.toL3(firstIPv6, b[4:])
 	default:
 		l.s.finish(LayerTypeNotIP, b[4:])
 	}
@@ -486,10 +512,10 @@ func (s *stage) proto(p *capture.Packet, proto uint8, b []byte) {
 		s.finish(layers.LayerTypeGRE, b)
 	case 4:
 		s.d.needInner = true
-		s.toStage(layers.LayerTypeIPv4, b)
+		s.toStage(firstIPv4, b)
 	case 41:
 		s.d.needInner = true
-		s.toStage(layers.LayerTypeIPv6, b)
+		s.toStage(firstIPv6, b)
 	case 51:
 		s.finish(layers.LayerTypeIPSecAH, b)
 	case 0, 43, 60:
@@ -663,7 +689,7 @@ func (l *udpLayer) DecodeFromBytes(b []byte, _ gopacket.DecodeFeedback) error {
 		s.finish(layers.LayerTypeGRE, payload)
 	case udpTunMPLS:
 		s.d.needInner = true
-		s.toStage(layers.LayerTypeMPLS, payload)
+		s.toStage(firstMPLS, payload)
 	}
 	return nil
 }
@@ -674,12 +700,17 @@ func (l *udpLayer) DecodeFromBytes(b []byte, _ gopacket.DecodeFeedback) error {
 func (s *stage) tunnel(t capture.TunnelType) *capture.Tunnel {
 	d := s.d
 	d.needInner = true
-	if d.ntun == len(d.tuns) {
-		d.ntun-- // cannot happen within maxStages; keep the innermost
+	// Only the outermost and innermost tunnels are kept: the first goes
+	// to Packet.Outer, later ones overwrite Packet.Inner (Decode copies
+	// Outer to Inner when there is one).
+	p := d.pkt
+	tu := &p.Outer
+	if p.Tunnels > 0 {
+		tu = &p.Inner
 	}
-	tu := &d.tuns[d.ntun]
-	d.ntun++
-	*tu = capture.Tunnel{Type: t, Src: d.pkt.Src, Dst: d.pkt.Dst}
+	p.Tunnels++
+	*tu = capture.Tunnel{Type: t, Src: p.Src, Dst: p.Dst}
+	d.lastTun = tu
 	return tu
 }
 
@@ -694,7 +725,7 @@ func (l *vxlanLayer) DecodeFromBytes(b []byte, _ gopacket.DecodeFeedback) error 
 	if b[0]&0x08 != 0 { // I flag: the VNI is valid
 		tu.HasVNI, tu.VNI = true, be.Uint32(b[4:])>>8
 	}
-	l.s.toStage(layers.LayerTypeEthernet, b[8:])
+	l.s.toStage(firstEthernet, b[8:])
 	return nil
 }
 
@@ -735,11 +766,11 @@ func (l *geneveLayer) DecodeFromBytes(b []byte, _ gopacket.DecodeFeedback) error
 	p := b[n:]
 	switch be.Uint16(b[2:]) {
 	case 0x6558:
-		l.s.toStage(layers.LayerTypeEthernet, p)
+		l.s.toStage(firstEthernet, p)
 	case 0x0800:
-		l.s.toStage(layers.LayerTypeIPv4, p)
+		l.s.toStage(firstIPv4, p)
 	case 0x86dd:
-		l.s.toStage(layers.LayerTypeIPv6, p)
+		l.s.toStage(firstIPv6, p)
 	default:
 		l.s.finish(LayerTypeNotIP, p)
 	}
@@ -792,21 +823,21 @@ func (l *greLayer) DecodeFromBytes(b []byte, _ gopacket.DecodeFeedback) error {
 	p := b[n:]
 	switch proto {
 	case 0x0800:
-		s.toStage(layers.LayerTypeIPv4, p)
+		s.toStage(firstIPv4, p)
 	case 0x86dd:
-		s.toStage(layers.LayerTypeIPv6, p)
+		s.toStage(firstIPv6, p)
 	case 0x6558:
-		s.toStage(layers.LayerTypeEthernet, p)
+		s.toStage(firstEthernet, p)
 	case 0x8847, 0x8848:
-		s.toStage(layers.LayerTypeMPLS, p)
+		s.toStage(firstMPLS, p)
 	case 0x880b:
-		s.toStage(layers.LayerTypePPP, p)
+		s.toStage(firstPPP, p)
 	case 0x8909:
-		s.toStage(LayerTypeCiscoMetaDataGRE, p)
+		s.toStage(firstCMDGRE, p)
 	case 0x88be:
 		if !hasSeq { // ERSPAN type I: no ERSPAN header
 			tu.Type, tu.HasID, tu.ID = capture.TunnelERSPAN1, false, 0
-			s.toStage(layers.LayerTypeEthernet, p)
+			s.toStage(firstEthernet, p)
 			return nil
 		}
 		s.finish(layers.LayerTypeERSPANII, p)
@@ -829,10 +860,10 @@ func (l *erspan2Layer) DecodeFromBytes(b []byte, _ gopacket.DecodeFeedback) erro
 		return errTruncated
 	}
 	s := l.s
-	tu := &s.d.tuns[s.d.ntun-1]
+	tu := s.d.lastTun
 	tu.Type, tu.HasID, tu.ID = capture.TunnelERSPAN2, true, uint32(be.Uint16(b[2:])&0x3ff)
 	s.erspanVLAN(be.Uint16(b) & 0x0fff)
-	s.toStage(layers.LayerTypeEthernet, b[8:])
+	s.toStage(firstEthernet, b[8:])
 	return nil
 }
 
@@ -870,7 +901,7 @@ func (s *stage) decodeERSPAN3(b []byte) error {
 	if len(b) < n {
 		return errTruncated
 	}
-	tu := &s.d.tuns[s.d.ntun-1]
+	tu := s.d.lastTun
 	tu.Type, tu.HasID, tu.ID = capture.TunnelERSPAN3, true, uint32(be.Uint16(b[2:])&0x3ff)
 	tu.Direction = 1 // D = 0: ingress
 	if w&0x0008 != 0 {
@@ -880,12 +911,12 @@ func (s *stage) decodeERSPAN3(b []byte) error {
 	p := b[n:]
 	switch ft := (w >> 10) & 0x1f; ft {
 	case 0: // Ethernet
-		s.toStage(layers.LayerTypeEthernet, p)
+		s.toStage(firstEthernet, p)
 	case 2: // IP
 		if len(p) > 0 && p[0]>>4 == 6 {
-			s.toStage(layers.LayerTypeIPv6, p)
+			s.toStage(firstIPv6, p)
 		} else {
-			s.toStage(layers.LayerTypeIPv4, p)
+			s.toStage(firstIPv4, p)
 		}
 	default:
 		s.finish(LayerTypeNotIP, p)
