@@ -92,11 +92,12 @@ func ScanUint(b []byte, i int) (v uint64, j int) {
 
 // ScanIPv4 reads a dotted quad at b[i:] with the rules of netip.ParseAddr
 // (four fields 0-255, no leading zeros) and returns it and the index after
-// it. It does not check what follows: "1.2.3.4x" yields 1.2.3.4 and the
-// index of 'x' (and "1.2.3.45678" yields 1.2.3.456). ok is false when no
-// dotted quad starts at i.
+// it. It does not check what follows a field of one to three digits:
+// "1.2.3.4x" yields 1.2.3.4 and the index of 'x'. A field of four digits
+// or more is never valid (a leading zero or above 255), so "1.2.3.4567"
+// fails. ok is false when no dotted quad starts at i.
 func ScanIPv4(b []byte, i int) (a netip.Addr, j int, ok bool) {
-	var ip [4]byte
+	var ip uint32
 	var k int
 	if len(b)-i >= 16 {
 		ip, k, ok = scanIPv4(unsafe.Add(unsafe.Pointer(unsafe.SliceData(b)), i))
@@ -109,42 +110,54 @@ func ScanIPv4(b []byte, i int) (a netip.Addr, j int, ok bool) {
 	if !ok {
 		return a, i, false
 	}
-	return netip.AddrFrom4(ip), i + k, true
+	return netip.AddrFrom4([4]byte{byte(ip >> 24), byte(ip >> 16), byte(ip >> 8), byte(ip)}), i + k, true
 }
 
-// scanIPv4 is ScanIPv4 on 16 readable bytes at p (it reads at most 15).
-func scanIPv4(p unsafe.Pointer) (ip [4]byte, k int, ok bool) {
-	at := func(k int) byte { return *(*byte)(unsafe.Add(p, k)) }
-	for f := 0; f < 4; f++ {
-		if f > 0 {
-			if at(k) != '.' {
-				return ip, 0, false
-			}
-			k++
-		}
-		v := uint(at(k) - '0')
-		if v > 9 {
-			return ip, 0, false
-		}
-		k++
-		if c := uint(at(k) - '0'); c <= 9 {
-			if v == 0 {
-				return ip, 0, false // leading zero
-			}
-			v = v*10 + c
-			k++
-			if c := uint(at(k) - '0'); c <= 9 {
-				v = v*10 + c
-				k++
-				if v > 255 {
-					return ip, 0, false
-				}
-			}
-		}
-		ip[f] = byte(v)
+// scanIPv4 is ScanIPv4 on 16 readable bytes at p (it reads at most 16),
+// one field at a time from a four-byte word, without a branch per digit.
+// ip holds the address with its first field in the high byte.
+func scanIPv4(p unsafe.Pointer) (ip uint32, k int, ok bool) {
+	v, d := octet(*(*uint32)(p))
+	// Fields 1-3 start after the previous field and its dot; a field is
+	// bad (v > 255) when its digit count is wrong, it has a leading zero
+	// or it is not followed by a dot (octetDot checks the dot).
+	k = d + 1
+	if v > 255 || octetDot(*(*uint32)(p), d) {
+		return 0, 0, false
 	}
-	return ip, k, true
+	ip = v
+	for f := 1; f < 4; f++ {
+		w := *(*uint32)(unsafe.Add(p, k))
+		v, d = octet(w)
+		if v > 255 || f < 3 && octetDot(w, d) {
+			return 0, 0, false
+		}
+		ip = ip<<8 | v
+		k += d + 1
+	}
+	return ip, k - 1, true
 }
+
+// octet converts the field at the start of w (four bytes of text, first in
+// the low byte): its value and digit count d, or a value above 255 when the
+// field is not one to three digits without a leading zero.
+func octet(w uint32) (v uint32, d int) {
+	t := w ^ 0x30303030 // digits become 0-9, every other byte >= 10
+	m := ((t&0x7f7f7f7f)+0x76767676 | t) & 0x80808080
+	d = bits.TrailingZeros32(m) >> 3 // 0 to 4
+	if uint(d-1) > 2 || d > 1 && byte(t) == 0 {
+		return 256, d
+	}
+	// Right-align the d digits in three bytes (hundreds first), then
+	// 100*h + 10*t + u with the multiplies of DigitsValue.
+	x := t << (8 * uint(4-d)) // bytes 0, h, t, u (first lowest; missing digits 0)
+	x = (x*10 + x>>8) & 0x00ff00ff // 10*0+h, 10*t+u
+	return (x*100 + x>>16) & 0xffff, d
+}
+
+// octetDot reports whether the byte after the d digits at the start of w
+// is not a dot.
+func octetDot(w uint32, d int) bool { return byte(w>>(8*uint(d))) != '.' }
 
 // ScanToken returns the index of the first byte at or after b[i] that is
 // below '!' (space, tab, control), or len(b).
