@@ -143,14 +143,14 @@ func scanIPv4(p unsafe.Pointer) (ip uint32, k int, ok bool) {
 // field is not one to three digits without a leading zero.
 func octet(w uint32) (v uint32, d int) {
 	t := w ^ 0x30303030 // digits become 0-9, every other byte >= 10
-	m := ((t&0x7f7f7f7f)+0x76767676 | t) & 0x80808080
+	m := ((t & 0x7f7f7f7f) + 0x76767676 | t) & 0x80808080
 	d = bits.TrailingZeros32(m) >> 3 // 0 to 4
 	if uint(d-1) > 2 || d > 1 && byte(t) == 0 {
 		return 256, d
 	}
 	// Right-align the d digits in three bytes (hundreds first), then
 	// 100*h + 10*t + u with the multiplies of DigitsValue.
-	x := t << (8 * uint(4-d)) // bytes 0, h, t, u (first lowest; missing digits 0)
+	x := t << (8 * uint(4-d))      // bytes 0, h, t, u (first lowest; missing digits 0)
 	x = (x*10 + x>>8) & 0x00ff00ff // 10*0+h, 10*t+u
 	return (x*100 + x>>16) & 0xffff, d
 }
