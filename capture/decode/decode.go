@@ -32,6 +32,7 @@ type Decoder struct {
 	lastTun   *capture.Tunnel // the tunnel the last tunnel layer started (for ERSPAN after GRE)
 	needInner bool // a tunnel or encapsulation was entered and no IP header followed yet
 	udpPorts  [65536]uint8
+	noRecover bool // tests: let a panic through
 }
 
 // New returns a Decoder.
@@ -105,7 +106,9 @@ func (d *Decoder) Decode(f *capture.Frame, p *capture.Packet) {
 			}
 		}
 	}
-	defer d.recoverPanic(p)
+	if !d.noRecover {
+		defer d.recoverPanic(p)
+	}
 	data := f.Data
 	reason := capture.ReasonNone
 	var last *stage
