@@ -47,10 +47,10 @@ type Counters struct {
 }
 
 // Decoded is the number of frames that carried an IP flow.
-func (c *Counters) Decoded() uint64 { return c.Reasons[capture.ReasonNone] }
+func (c Counters) Decoded() uint64 { return c.Reasons[capture.ReasonNone] }
 
 // Undecodable is the number of frames without an IP flow.
-func (c *Counters) Undecodable() uint64 { return c.Frames - c.Reasons[capture.ReasonNone] }
+func (c Counters) Undecodable() uint64 { return c.Frames - c.Reasons[capture.ReasonNone] }
 
 // Engine runs one worker per source: each reads its source, decodes
 // frames with its own decoder and counts them into its own flow table (no

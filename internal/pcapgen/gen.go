@@ -191,6 +191,10 @@ func (g *Generator) addrs(v6 bool) (netip.Addr, netip.Addr) {
 		netip.AddrFrom4([4]byte{172, 16 | byte(y>>16)&15, byte(y >> 8), byte(y)})
 }
 
+// OuterSrc and OuterDst are the VXLAN outer addresses in use.
+func (g *Generator) OuterSrc() netip.Addr { return g.cfg.OuterSrc }
+func (g *Generator) OuterDst() netip.Addr { return g.cfg.OuterDst }
+
 // Truth returns the ground truth of the frames generated so far (Track
 // must have been set).
 func (g *Generator) Truth() Truth { return g.truth }

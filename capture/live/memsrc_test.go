@@ -1,0 +1,122 @@
+package live
+
+import (
+	"io"
+	"os"
+	"testing"
+
+	"github.com/flowsift/flowsift/capture"
+	"github.com/flowsift/flowsift/capture/pcapfile"
+	"github.com/flowsift/flowsift/internal/benchutil"
+	"github.com/flowsift/flowsift/internal/pcapgen"
+)
+
+// memFrames holds generated frames in one slab, replayed as a FrameSource
+// any number of times with time moving on between passes (the flows
+// continue, as a long capture's would).
+type memFrames struct {
+	slab  []byte
+	ends  []int
+	times []int64
+	span  int64
+	link  capture.LinkType
+}
+
+func loadFrames(cfg pcapgen.Config) *memFrames {
+	m := &memFrames{link: capture.LinkEthernet}
+	g := pcapgen.New(cfg)
+	var f capture.Frame
+	var first, last int64
+	for g.Next(&f) {
+		if len(m.times) == 0 {
+			first = f.Time
+		}
+		last = f.Time
+		m.slab = append(m.slab, f.Data...)
+		m.ends = append(m.ends, len(m.slab))
+		m.times = append(m.times, f.Time)
+	}
+	m.span = last - first + 1e6
+	return m
+}
+
+// replay returns a FrameSource over total frames. stripOuter delivers the
+// frames as a mirror listener would: from the VXLAN header on, with the
+// outer addresses in the Frame.
+func (m *memFrames) replay(total int, stripOuter bool) *memReplay {
+	return &memReplay{m: m, total: total, strip: stripOuter}
+}
+
+type memReplay struct {
+	m     *memFrames
+	total int
+	strip bool
+	i, n  int
+	pass  int64
+}
+
+func (r *memReplay) Next(f *capture.Frame) error {
+	if r.n >= r.total {
+		return io.EOF
+	}
+	if r.i == len(r.m.ends) {
+		r.i = 0
+		r.pass++
+	}
+	start := 0
+	if r.i > 0 {
+		start = r.m.ends[r.i-1]
+	}
+	data := r.m.slab[start:r.m.ends[r.i]]
+	*f = capture.Frame{Time: r.m.times[r.i] + r.pass*r.m.span, Data: data, OrigLen: uint32(len(data)), Link: r.m.link, Number: uint64(r.n + 1)}
+	if r.strip {
+		f.Data = data[14+20+8:]
+		f.OrigLen = uint32(len(f.Data))
+		f.Link = capture.LinkVXLAN
+		f.OuterSrc = outerSrc
+		f.OuterDst = outerDst
+	}
+	r.i++
+	r.n++
+	return nil
+}
+
+var (
+	outerSrc = pcapgen.New(pcapgen.Config{}).OuterSrc()
+	outerDst = pcapgen.New(pcapgen.Config{}).OuterDst()
+)
+
+// benchPcap is the cached generated capture of the benchmarks: 2,000,000
+// packets over 20,000 connections, plain or VXLAN-wrapped (VNI 4242).
+func benchPcap(b testing.TB, vxlan bool) string {
+	name := "capture-plain-2m.pcap"
+	cfg := pcapgen.Config{Seed: 1, Packets: 2_000_000, Flows: 20_000}
+	if vxlan {
+		name = "capture-vxlan-2m.pcap"
+		cfg.VXLAN, cfg.VNI = true, 4242
+	}
+	return benchutil.File(b, name, func(path string) error {
+		f, err := os.Create(path)
+		if err != nil {
+			return err
+		}
+		if _, err := pcapgen.Write(f, cfg, false); err != nil {
+			f.Close()
+			return err
+		}
+		return f.Close()
+	})
+}
+
+// fileFrames opens a capture file as a FrameSource.
+func fileFrames(b testing.TB, path string) (*pcapfile.Reader, *os.File) {
+	f, err := os.Open(path)
+	if err != nil {
+		b.Fatal(err)
+	}
+	r, err := pcapfile.NewReader(f)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return r, f
+}
