@@ -52,8 +52,35 @@ func flagClass(r *flowlog.Record) uint8 {
 	return clsUndecided
 }
 
+// addr16 is a pointer-free address (the table holds no pointer, so the
+// garbage collector never scans it): the 16-byte form and the family.
+type addr16 struct {
+	b   [16]byte
+	fam uint8 // 0 invalid, 4, 6
+}
+
+func a16(a netip.Addr) addr16 {
+	switch {
+	case a.Is4():
+		return addr16{a.As16(), 4}
+	case a.Is6():
+		return addr16{a.As16(), 6}
+	}
+	return addr16{}
+}
+
+func (x addr16) addr() netip.Addr {
+	switch x.fam {
+	case 4:
+		return netip.AddrFrom16(x.b).Unmap()
+	case 6:
+		return netip.AddrFrom16(x.b)
+	}
+	return netip.Addr{}
+}
+
 type aggKey struct {
-	src, dst     netip.Addr
+	src, dst     addr16
 	sport, dport uint16
 	proto        uint8
 	dir          flowlog.Direction
@@ -82,7 +109,7 @@ type aggEntry struct {
 // only when the spans overlap; --per-flow judges every record exactly.
 type Aggregator struct {
 	entries []aggEntry
-	slots   []int32 // index+1 into entries, 0 = empty
+	slots   []uint64 // hash tag << 32 | index+1 into entries; 0 = empty
 	mask    uint64
 	ifaces  []string
 	ifaceID map[string]uint32
@@ -94,7 +121,7 @@ type Aggregator struct {
 // NewAggregator returns an empty aggregator.
 func NewAggregator() *Aggregator {
 	a := &Aggregator{ifaceID: map[string]uint32{"": 0}, ifaces: []string{""}}
-	a.slots = make([]int32, 1<<12)
+	a.slots = make([]uint64, 1<<12)
 	a.mask = uint64(len(a.slots) - 1)
 	return a
 }
@@ -109,7 +136,7 @@ func mix(h, v uint64) uint64 {
 }
 
 func (k *aggKey) hash() uint64 {
-	s, d := k.src.As16(), k.dst.As16()
+	s, d := &k.src.b, &k.dst.b
 	h := uint64(0x243F6A8885A308D3)
 	h = mix(h, binary.LittleEndian.Uint64(s[:8]))
 	h = mix(h, binary.LittleEndian.Uint64(s[8:]))
@@ -125,7 +152,7 @@ func (k *aggKey) hash() uint64 {
 func (a *Aggregator) Add(rec *flowlog.Record) {
 	a.Records++
 	var k aggKey
-	k.src, k.dst = rec.Src.Unmap(), rec.Dst.Unmap()
+	k.src, k.dst = a16(rec.Src.Unmap()), a16(rec.Dst.Unmap())
 	k.sport, k.dport, k.proto, k.dir = rec.SrcPort, rec.DstPort, rec.Proto, rec.Direction
 	k.cls = flagClass(rec)
 	k.icmp = -1
@@ -146,17 +173,21 @@ func (a *Aggregator) Add(rec *flowlog.Record) {
 	}
 	k.bucket = floorDiv(rec.Start, BucketWidth) * BucketWidth
 	h := k.hash()
+	tag := h >> 32
 	for i := h & a.mask; ; i = (i + 1) & a.mask {
 		s := a.slots[i]
 		if s == 0 {
 			a.entries = append(a.entries, aggEntry{key: k, flows: 1, packets: rec.Packets, bytes: rec.Bytes, first: rec.Start, last: rec.End})
-			a.slots[i] = int32(len(a.entries))
-			if uint64(len(a.entries))*4 > uint64(len(a.slots))*3 {
+			a.slots[i] = tag<<32 | uint64(len(a.entries))
+			if uint64(len(a.entries))*2 > uint64(len(a.slots)) {
 				a.grow()
 			}
 			return
 		}
-		e := &a.entries[s-1]
+		if s>>32 != tag {
+			continue
+		}
+		e := &a.entries[uint32(s)-1]
 		if e.key == k {
 			e.flows++
 			e.packets += rec.Packets
@@ -174,13 +205,13 @@ func (a *Aggregator) Add(rec *flowlog.Record) {
 
 func (a *Aggregator) grow() {
 	n := len(a.slots) * 2
-	a.slots = make([]int32, n)
+	a.slots = make([]uint64, n)
 	a.mask = uint64(n - 1)
 	for j := range a.entries {
 		h := a.entries[j].key.hash()
 		for i := h & a.mask; ; i = (i + 1) & a.mask {
 			if a.slots[i] == 0 {
-				a.slots[i] = int32(j + 1)
+				a.slots[i] = h>>32<<32 | uint64(j+1)
 				break
 			}
 		}
@@ -213,27 +244,89 @@ func icmpOf(rec *flowlog.Record) int32 {
 	return t<<8 | c
 }
 
-type tuple struct {
-	src, dst     netip.Addr
-	sport, dport uint16
-	proto        uint8
+func tupleHash(src, dst addr16, sport, dport uint16, proto uint8) uint64 {
+	s, d := &src.b, &dst.b
+	h := uint64(0x13198A2E03707344)
+	h = mix(h, binary.LittleEndian.Uint64(s[:8]))
+	h = mix(h, binary.LittleEndian.Uint64(s[8:]))
+	h = mix(h, binary.LittleEndian.Uint64(d[:8]))
+	h = mix(h, binary.LittleEndian.Uint64(d[8:]))
+	return mix(h, uint64(sport)|uint64(dport)<<16|uint64(proto)<<32)
+}
+
+// revIndex finds the rows of a five-tuple: an open-addressing table of the
+// first row of each tuple, the others chained through next.
+type revIndex struct {
+	slots []uint64 // tag << 32 | entry+1
+	mask  uint64
+	next  []int32
+}
+
+func sameTuple(k *aggKey, src, dst addr16, sport, dport uint16, proto uint8) bool {
+	return k.src == src && k.dst == dst && k.sport == sport && k.dport == dport && k.proto == proto
+}
+
+func (a *Aggregator) buildRev() *revIndex {
+	n := uint64(1)
+	for n < uint64(len(a.entries))*2 {
+		n <<= 1
+	}
+	ix := &revIndex{slots: make([]uint64, n), mask: n - 1, next: make([]int32, len(a.entries))}
+	for j := len(a.entries) - 1; j >= 0; j-- {
+		k := &a.entries[j].key
+		h := tupleHash(k.src, k.dst, k.sport, k.dport, k.proto)
+		tag := h >> 32
+		ix.next[j] = -1
+		for i := h & ix.mask; ; i = (i + 1) & ix.mask {
+			s := ix.slots[i]
+			if s == 0 {
+				ix.slots[i] = tag<<32 | uint64(j+1)
+				break
+			}
+			if s>>32 == tag {
+				if h0 := int32(uint32(s) - 1); sameTuple(&a.entries[h0].key, k.src, k.dst, k.sport, k.dport, k.proto) {
+					ix.next[j] = h0
+					ix.slots[i] = tag<<32 | uint64(j+1)
+					break
+				}
+			}
+		}
+	}
+	return ix
+}
+
+// first returns the first row of a five-tuple, -1 when none.
+func (a *Aggregator) first(ix *revIndex, src, dst addr16, sport, dport uint16, proto uint8) int32 {
+	h := tupleHash(src, dst, sport, dport, proto)
+	tag := h >> 32
+	for i := h & ix.mask; ; i = (i + 1) & ix.mask {
+		s := ix.slots[i]
+		if s == 0 {
+			return -1
+		}
+		if s>>32 == tag {
+			if j := int32(uint32(s) - 1); sameTuple(&a.entries[j].key, src, dst, sport, dport, proto) {
+				return j
+			}
+		}
+	}
 }
 
 // Rows decides the reply side of every row and calls fn with each (the Row
 // is reused between calls).
 func (a *Aggregator) Rows(fn func(*Row)) {
-	// Reverse-row index: five-tuple → entries.
-	by := make(map[tuple][]int32, len(a.entries)/2+1)
+	var ix *revIndex
 	for i := range a.entries {
-		k := &a.entries[i].key
-		t := tuple{k.src, k.dst, k.sport, k.dport, k.proto}
-		by[t] = append(by[t], int32(i))
+		if a.entries[i].key.cls == clsUndecided {
+			ix = a.buildRev()
+			break
+		}
 	}
 	var row Row
 	for i := range a.entries {
 		e := &a.entries[i]
 		k := &e.key
-		row = Row{Iface: a.ifaces[k.iface], Direction: k.dir, Src: k.src, Dst: k.dst, SrcPort: k.sport, DstPort: k.dport,
+		row = Row{Iface: a.ifaces[k.iface], Direction: k.dir, Src: k.src.addr(), Dst: k.dst.addr(), SrcPort: k.sport, DstPort: k.dport,
 			Proto: k.proto, ICMPType: -1, ICMPCode: -1, Bucket: k.bucket, Flows: e.flows, Packets: e.packets, Bytes: e.bytes,
 			First: e.first, Last: e.last}
 		if k.icmp >= 0 {
@@ -244,12 +337,12 @@ func (a *Aggregator) Rows(fn func(*Row)) {
 				row.ICMPCode = -2
 			}
 		}
-		row.Reply = a.reply(i, by)
+		row.Reply = a.reply(i, ix)
 		fn(&row)
 	}
 }
 
-func (a *Aggregator) reply(i int, by map[tuple][]int32) verdict.Reply {
+func (a *Aggregator) reply(i int, ix *revIndex) verdict.Reply {
 	e := &a.entries[i]
 	k := &e.key
 	switch k.cls {
@@ -258,7 +351,11 @@ func (a *Aggregator) reply(i int, by map[tuple][]int32) verdict.Reply {
 	case clsOpener:
 		return verdict.Reply{Reply: false, Basis: verdict.BasisFlags}
 	}
-	for _, j := range by[tuple{k.dst, k.src, k.dport, k.sport, k.proto}] {
+	j := int32(-1)
+	if ix != nil {
+		j = a.first(ix, k.dst, k.src, k.dport, k.sport, k.proto)
+	}
+	for ; j >= 0; j = ix.next[j] {
 		o := &a.entries[j]
 		if k.iface != 0 && o.key.iface != 0 && k.iface != o.key.iface {
 			continue

@@ -96,11 +96,11 @@ type Builder struct {
 	j   Judgment
 
 	rep      Report
-	groups   map[groupKey]*Group
+	groups   map[groupKey]*grp
 	impacts  map[string]*Impact
 	peers    map[Change]map[netip.Addr]struct{}
 	impPeers map[impKey]map[netip.Addr]struct{}
-	exposed  map[expKey]*Exposure
+	exposed  map[expKey]*exp
 	expSrc   map[expKey]map[netip.Addr]struct{}
 	timeline map[int64]*TimePoint
 	scopeHit map[string]int64 // flows per scope that has binding changes
@@ -134,9 +134,9 @@ func (c *Comparison) NewBuilder(top int) *Builder {
 	if top <= 0 {
 		top = 10
 	}
-	b := &Builder{c: c, top: top, groups: map[groupKey]*Group{}, impacts: map[string]*Impact{},
+	b := &Builder{c: c, top: top, groups: map[groupKey]*grp{}, impacts: map[string]*Impact{},
 		peers: map[Change]map[netip.Addr]struct{}{}, impPeers: map[impKey]map[netip.Addr]struct{}{},
-		exposed: map[expKey]*Exposure{}, expSrc: map[expKey]map[netip.Addr]struct{}{},
+		exposed: map[expKey]*exp{}, expSrc: map[expKey]map[netip.Addr]struct{}{},
 		timeline: map[int64]*TimePoint{}, scopeHit: map[string]int64{}, first: true}
 	b.rep.Before = PolicyInfo{Files: c.Before.Files, Rules: len(c.Before.Rules())}
 	b.rep.After = PolicyInfo{Files: c.After.Files, Rules: len(c.After.Rules())}
@@ -207,6 +207,25 @@ func (b *Builder) Add(row *Row) {
 	b.changed(row, j)
 }
 
+// grp is a changed connection while rows are added (strings are made
+// once, in Report).
+type grp struct {
+	k                                 groupKey
+	before, after                     verdict.Verdict
+	proto                             uint8
+	flows, replyFlows, packets, bytes int64
+	first, last                       int64
+	rulesBefore, rulesAfter           []string
+	ex                                [3]Row
+	nex                               int
+}
+
+// exp is an exposure while rows are added.
+type exp struct {
+	ex      Exposure
+	sources []netip.Addr
+}
+
 func (b *Builder) changed(row *Row, j *Judgment) {
 	// Fold replies onto their connection (POLICY.md 10).
 	k := groupKey{iface: row.Iface, dir: row.Direction, src: row.Src, dst: row.Dst, dport: row.DstPort, proto: row.Proto,
@@ -222,23 +241,21 @@ func (b *Builder) changed(row *Row, j *Judgment) {
 	}
 	g := b.groups[k]
 	if g == nil {
-		g = &Group{Change: j.Change, Transition: j.Before.Verdict.String() + "->" + j.After.Verdict.String(),
-			AttributedTo: j.Attribution, Iface: row.Iface, Direction: k.dir.String(), Src: k.src.String(), Dst: k.dst.String(),
-			DstPort: k.dport, Proto: row.Proto, First: row.First, Last: row.Last,
-			RulesBefore: append([]string{}, j.Before.Rules...), RulesAfter: append([]string{}, j.After.Rules...)}
+		g = &grp{k: k, before: j.Before.Verdict, after: j.After.Verdict, proto: row.Proto, first: row.First, last: row.Last,
+			rulesBefore: append([]string{}, j.Before.Rules...), rulesAfter: append([]string{}, j.After.Rules...)}
 		b.groups[k] = g
 	}
-	g.Flows += row.Flows
-	g.Packets += row.Packets
-	g.Bytes += row.Bytes
+	g.flows += row.Flows
+	g.packets += row.Packets
+	g.bytes += row.Bytes
 	if row.Reply.Reply {
-		g.ReplyFlows += row.Flows
+		g.replyFlows += row.Flows
 	}
-	g.First = min(g.First, row.First)
-	g.Last = max(g.Last, row.Last)
-	if len(g.Examples) < 3 {
-		g.Examples = append(g.Examples, Example{Src: row.Src.String(), SrcPort: row.SrcPort, Dst: row.Dst.String(), DstPort: row.DstPort,
-			Proto: row.Proto, Direction: row.Direction.String(), Reply: row.Reply.Reply, Start: row.First, Flows: row.Flows, Bytes: row.Bytes})
+	g.first = min(g.first, row.First)
+	g.last = max(g.last, row.Last)
+	if g.nex < len(g.ex) {
+		g.ex[g.nex] = *row
+		g.nex++
 	}
 	remote := k.src
 	if k.dir == flowlog.DirEgress {
@@ -288,22 +305,31 @@ func (b *Builder) changed(row *Row, j *Judgment) {
 		ek := expKey{row.Iface, k.dst, k.dport, row.Proto}
 		ex := b.exposed[ek]
 		if ex == nil {
-			ex = &Exposure{Iface: row.Iface, Dst: k.dst.String(), Port: k.dport, Proto: row.Proto}
+			ex = &exp{ex: Exposure{Iface: row.Iface, Port: k.dport, Proto: row.Proto, AttributedTo: j.Attribution}}
 			b.exposed[ek] = ex
 			b.expSrc[ek] = map[netip.Addr]struct{}{}
 		}
-		ex.Flows += row.Flows
-		ex.Bytes += row.Bytes
-		if ex.AttributedTo == "" {
-			ex.AttributedTo = j.Attribution
-		}
+		ex.ex.Flows += row.Flows
+		ex.ex.Bytes += row.Bytes
 		if _, ok := b.expSrc[ek][k.src]; !ok {
 			b.expSrc[ek][k.src] = struct{}{}
-			if len(ex.Sources) < 20 {
-				ex.Sources = append(ex.Sources, k.src.String())
+			if len(ex.sources) < 20 {
+				ex.sources = append(ex.sources, k.src)
 			}
 		}
 	}
+}
+
+func (g *grp) group() *Group {
+	out := &Group{Change: g.k.change, Transition: g.before.String() + "->" + g.after.String(), AttributedTo: g.k.attribute,
+		Iface: g.k.iface, Direction: g.k.dir.String(), Src: g.k.src.String(), Dst: g.k.dst.String(), DstPort: g.k.dport,
+		Proto: g.proto, Flows: g.flows, ReplyFlows: g.replyFlows, Packets: g.packets, Bytes: g.bytes, First: g.first, Last: g.last,
+		LastText: timeText(g.last), RulesBefore: g.rulesBefore, RulesAfter: g.rulesAfter, Examples: []Example{}}
+	for _, r := range g.ex[:g.nex] {
+		out.Examples = append(out.Examples, Example{Src: r.Src.String(), SrcPort: r.SrcPort, Dst: r.Dst.String(), DstPort: r.DstPort,
+			Proto: r.Proto, Direction: r.Direction.String(), Reply: r.Reply.Reply, Start: r.First, Flows: r.Flows, Bytes: r.Bytes})
+	}
+	return out
 }
 
 // Report finishes the report (call once).
@@ -314,41 +340,46 @@ func (b *Builder) Report() *Report {
 			s.Peers = len(ps)
 		}
 	}
-	var gs []*Group
+	var gs []*grp
 	for _, g := range b.groups {
 		gs = append(gs, g)
 	}
-	sort.Slice(gs, func(i, j int) bool { return groupLess(gs[i], gs[j]) })
-	for _, g := range gs {
-		g.fill()
-		switch g.Change {
+	sort.Slice(gs, func(i, j int) bool { return grpLess(gs[i], gs[j]) })
+	keep := func(list []*Group, g *grp) []*Group {
+		if len(list) < b.top {
+			list = append(list, g.group())
+		}
+		return list
+	}
+	for _, gi := range gs {
+		switch gi.k.change {
 		case NewlyDenied:
 			r.NewlyDenied.Connections++
-			if len(r.Denied) < b.top {
-				r.Denied = append(r.Denied, g)
-			}
+			r.Denied = keep(r.Denied, gi)
 		case NewlyAllowed:
 			r.NewlyAllowed.Connections++
-			if len(r.Allowed) < b.top {
-				r.Allowed = append(r.Allowed, g)
-			}
+			r.Allowed = keep(r.Allowed, gi)
 		default:
 			r.Unknown.Connections++
-			if len(r.UnknownGroups) < b.top {
-				r.UnknownGroups = append(r.UnknownGroups, g)
-			}
+			r.UnknownGroups = keep(r.UnknownGroups, gi)
 		}
-		im := b.impacts[g.AttributedTo]
-		im.summary(g.Change).Connections++
+		im := b.impacts[gi.k.attribute]
+		im.summary(gi.k.change).Connections++
 		if len(im.Examples) < 5 {
-			im.Examples = append(im.Examples, g)
+			im.Examples = append(im.Examples, gi.group())
 		}
+	}
+	for _, s := range []*Summary{&r.NewlyDenied, &r.NewlyAllowed, &r.Unknown} {
+		s.LastText = timeText(s.Last)
 	}
 	for k, ps := range b.impPeers {
 		b.impacts[k.id].summary(k.change).Peers = len(ps)
 	}
 	for _, im := range b.impacts {
 		im.fill()
+		for _, s := range []*Summary{&im.Denied, &im.Allowed, &im.Unknown} {
+			s.LastText = timeText(s.Last)
+		}
 		r.ByChange = append(r.ByChange, im)
 	}
 	sort.Slice(r.ByChange, func(i, j int) bool {
@@ -359,8 +390,14 @@ func (b *Builder) Report() *Report {
 		return a.ID < c.ID
 	})
 	for k, ex := range b.exposed {
-		ex.SourceCount = len(b.expSrc[k])
-		r.Exposed = append(r.Exposed, ex)
+		x := ex.ex
+		x.Dst = k.dst.String()
+		x.SourceCount = len(b.expSrc[k])
+		x.Sources = []string{}
+		for _, a := range ex.sources {
+			x.Sources = append(x.Sources, a.String())
+		}
+		r.Exposed = append(r.Exposed, &x)
 	}
 	sort.Slice(r.Exposed, func(i, j int) bool {
 		a, c := r.Exposed[i], r.Exposed[j]
@@ -390,20 +427,23 @@ func (b *Builder) Report() *Report {
 	return r
 }
 
-func groupLess(a, b *Group) bool {
-	if a.Bytes != b.Bytes {
-		return a.Bytes > b.Bytes
+func grpLess(a, b *grp) bool {
+	if a.bytes != b.bytes {
+		return a.bytes > b.bytes
 	}
-	if a.Flows != b.Flows {
-		return a.Flows > b.Flows
+	if a.flows != b.flows {
+		return a.flows > b.flows
 	}
-	if a.Src != b.Src {
-		return a.Src < b.Src
+	if a.k.src != b.k.src {
+		return a.k.src.Less(b.k.src)
 	}
-	if a.Dst != b.Dst {
-		return a.Dst < b.Dst
+	if a.k.dst != b.k.dst {
+		return a.k.dst.Less(b.k.dst)
 	}
-	return a.DstPort < b.DstPort
+	if a.k.dport != b.k.dport {
+		return a.k.dport < b.k.dport
+	}
+	return a.k.attribute < b.k.attribute
 }
 
 func timeText(t int64) string {

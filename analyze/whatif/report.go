@@ -70,7 +70,6 @@ func (s *Summary) add(r *Row) {
 	s.Flows += r.Flows
 	s.Packets += r.Packets
 	s.Bytes += r.Bytes
-	s.LastText = timeText(s.Last)
 }
 
 func (r *Report) summary(c Change) *Summary {
@@ -140,16 +139,6 @@ type Group struct {
 	RulesBefore  []string  `json:"rules_before"`
 	RulesAfter   []string  `json:"rules_after"`
 	Examples     []Example `json:"examples"`
-}
-
-func (g *Group) fill() {
-	g.LastText = timeText(g.Last)
-	if g.RulesBefore == nil {
-		g.RulesBefore = []string{}
-	}
-	if g.RulesAfter == nil {
-		g.RulesAfter = []string{}
-	}
 }
 
 // Example is one deduplicated row behind a group.
