@@ -9,47 +9,67 @@ import (
 )
 
 // key is the identity of one per-direction flow record: the inner 5-tuple
-// (ICMP type/code in place of the ports), the interface, and everything
-// that becomes a record key of its own (outermost tunnel, GWLB options,
-// VLAN, ERSPAN direction), so that a record never mixes two values of a
-// key. It is a fixed-size value without pointers and without padding: the
-// hash reads it as 14 machine words, and entries holding it are not
-// scanned by the garbage collector.
+// (ICMP type/code in place of the ports), the interface, the VLAN id, the
+// ERSPAN direction and the 64-bit hash of the tunnel context (everything
+// else that becomes a record key: the outermost tunnel's type, VNI or id
+// and outer addresses, the GWLB options), so that a record never mixes two
+// values of a key. The context itself is kept beside the entry (cold: read
+// only when the record is built); two contexts differing in the hash's 64
+// bits would merge, which with a per-table random seed does not happen in
+// practice. key is a 7-word value without pointers or padding: the hash
+// reads it as words, and entries holding it are not scanned by the GC.
 type key struct {
-	src, dst   [16]byte // inner addresses (IPv4 in the first 4 bytes)
-	tsrc, tdst [16]byte // outermost tunnel's carrying addresses
+	src, dst [16]byte // inner addresses (IPv4 in the first 4 bytes)
+	ctx      uint64   // tunnel context hash; 0: not tunnelled
+	iface    uint32
+	sport    uint16 // ICMP: type
+	dport    uint16 // ICMP: code
+	vlan     uint16
+	proto    uint8
+	family   uint8 // 4 or 6
+	dir      uint8 // ERSPAN III direction: 0, 1 ingress, 2 egress
+	bits     uint8 // kICMP | kVLAN | kFragOnly
+	_        [2]uint8
+}
+
+// tunCtx is the tunnel identity of a record (FORMATS.md 8).
+type tunCtx struct {
+	_          [0]uint64 // 8-byte alignment: hashed as words
+	tsrc, tdst [16]byte  // outermost tunnel's carrying addresses
 	gwlbEP     [8]byte
 	gwlbAtt    [8]byte
 	gwlbCookie [4]byte
-	iface      uint32
 	vni        uint32
 	tid        uint32 // GRE key / ERSPAN session id
-	sport      uint16 // ICMP: type
-	dport      uint16 // ICMP: code
-	vlan       uint16
-	proto      uint8
-	family     uint8 // 4 or 6
-	tfamily    uint8 // 0 (no tunnel address), 4 or 6
-	ttype      uint8 // capture.TunnelType of the outermost tunnel
-	dir        uint8 // ERSPAN III direction: 0, 1 ingress, 2 egress
-	bits       uint8 // kICMP | kVNI | kID | kVLAN | kFragOnly | kTSrc | kTDst
+	ttype      uint8  // capture.TunnelType of the outermost tunnel
+	tfamily    uint8  // 4 or 6 (tunnel addresses)
+	bits       uint8  // kVNI | kID | kTSrc | kTDst
 	gwlbLens   [3]uint8
-	_          uint8
+	_          [6]uint8
 }
 
-const keyWords = unsafe.Sizeof(key{}) / 8
+const (
+	keyWords = unsafe.Sizeof(key{}) / 8
+	ctxWords = unsafe.Sizeof(tunCtx{}) / 8
+)
 
-// Compile-time check: the key is exactly 14 words (no padding, no tail).
-var _ [1]struct{} = [unsafe.Sizeof(key{}) - 112 + 1]struct{}{}
+// Compile-time checks: no padding, no tail.
+var (
+	_ [1]struct{} = [unsafe.Sizeof(key{}) - 56 + 1]struct{}{}
+	_ [1]struct{} = [unsafe.Sizeof(tunCtx{}) - 72 + 1]struct{}{}
+)
 
 const (
-	kICMP     = 1 << iota // sport/dport hold ICMP type/code
-	kVNI                  // vni is set
-	kID                   // tid is set
-	kVLAN                 // vlan is set
-	kFragOnly             // non-first fragments whose first fragment was not seen
-	kTSrc                 // tsrc is set
-	kTDst                 // tdst is set
+	kICMP     = 1 << iota // key: sport/dport hold ICMP type/code
+	kVLAN                 // key: vlan is set
+	kFragOnly             // key: non-first fragments whose first fragment was not seen
+)
+
+const (
+	kVNI  = 1 << iota // tunCtx: vni is set
+	kID               // tunCtx: tid is set
+	kTSrc             // tunCtx: tsrc is set
+	kTDst             // tunCtx: tdst is set
 )
 
 // copyAddr stores a into b (4 or 16 bytes) and returns the family.
@@ -66,8 +86,9 @@ func copyAddr(b *[16]byte, a netip.Addr) uint8 {
 	return 0
 }
 
-// fill builds the key of p (the caller zeroed k).
-func (k *key) fill(p *capture.Packet) {
+// fill builds the key of p (the caller zeroed k and c) and, for a
+// tunnelled packet, its tunnel context c (k.ctx is c's hash).
+func (k *key) fill(p *capture.Packet, c *tunCtx, seed uint64) {
 	k.family = p.Family
 	if p.Family == 4 {
 		s, d := p.Src.As4(), p.Dst.As4()
@@ -92,22 +113,22 @@ func (k *key) fill(p *capture.Packet) {
 		return
 	}
 	o := &p.Outer
-	k.ttype = uint8(o.Type)
+	c.ttype = uint8(o.Type)
 	if o.HasVNI {
-		k.vni = o.VNI & 0xFFFFFF
-		k.bits |= kVNI
+		c.vni = o.VNI & 0xFFFFFF
+		c.bits |= kVNI
 	}
 	if o.HasID {
-		k.tid = o.ID
-		k.bits |= kID
+		c.tid = o.ID
+		c.bits |= kID
 	}
 	if o.Src.IsValid() {
-		k.tfamily = copyAddr(&k.tsrc, o.Src)
-		k.bits |= kTSrc
+		c.tfamily = copyAddr(&c.tsrc, o.Src)
+		c.bits |= kTSrc
 	}
 	if o.Dst.IsValid() {
-		k.tfamily = copyAddr(&k.tdst, o.Dst)
-		k.bits |= kTDst
+		c.tfamily = copyAddr(&c.tdst, o.Dst)
+		c.bits |= kTDst
 	}
 	// The ERSPAN III direction bit may sit on any layer; the one closest
 	// to the packet wins.
@@ -123,34 +144,52 @@ func (k *key) fill(p *capture.Packet) {
 		g = &p.Inner
 	}
 	if g.GWLBLens != [3]uint8{} {
-		k.gwlbEP, k.gwlbAtt, k.gwlbCookie, k.gwlbLens = g.GWLBEndpoint, g.GWLBAttachment, g.GWLBCookie, g.GWLBLens
+		c.gwlbEP, c.gwlbAtt, c.gwlbCookie, c.gwlbLens = g.GWLBEndpoint, g.GWLBAttachment, g.GWLBCookie, g.GWLBLens
+	}
+	if *c != (tunCtx{}) {
+		k.ctx = c.hash(seed) | 1
 	}
 }
-
-// words views k as machine words for hashing.
-func (k *key) words() *[keyWords]uint64 { return (*[keyWords]uint64)(unsafe.Pointer(k)) }
 
 // hash mixes the key's words pairwise with 64x64→128 multiplies (the
 // pairs are independent, so they run in parallel) and folds the result.
 // The table indexes by the top bits.
 func (k *key) hash(seed uint64) uint64 {
-	w := k.words()
-	const (
-		p0 = 0xa0761d6478bd642f
-		p1 = 0xe7037ed1a0b428db
-		p2 = 0x8ebc6af09c88c6e3
-		p3 = 0x589965cc75374cc3
-	)
+	w := (*[keyWords]uint64)(unsafe.Pointer(k))
 	h := seed
 	h ^= mum(w[0]^p0, w[1]^p1)
 	h ^= mum(w[2]^p2, w[3]^p3) * p0
 	h ^= mum(w[4]^p1, w[5]^p2) * p1
-	h ^= mum(w[6]^p3, w[7]^p0) * p2
-	h ^= mum(w[8]^p0, w[9]^p2) * p3
-	h ^= mum(w[10]^p1, w[11]^p3)
-	h ^= mum(w[12]^p2, w[13]^p0) * p0
+	h ^= mum(w[6]^p3, h^p0)
 	return mum(h^p1, h^p3^uint64(keyWords))
 }
+
+// eq compares two keys word by word (inlined; no memequal call).
+func (k *key) eq(o *key) bool {
+	a := (*[keyWords]uint64)(unsafe.Pointer(k))
+	b := (*[keyWords]uint64)(unsafe.Pointer(o))
+	return a[0] == b[0] && a[1] == b[1] && a[2] == b[2] && a[3] == b[3] &&
+		a[4] == b[4] && a[5] == b[5] && a[6] == b[6]
+}
+
+// hash is the context's 64-bit identity.
+func (c *tunCtx) hash(seed uint64) uint64 {
+	w := (*[ctxWords]uint64)(unsafe.Pointer(c))
+	h := seed ^ p2
+	h ^= mum(w[0]^p0, w[1]^p1)
+	h ^= mum(w[2]^p2, w[3]^p3) * p0
+	h ^= mum(w[4]^p1, w[5]^p2) * p1
+	h ^= mum(w[6]^p3, w[7]^p0) * p2
+	h ^= mum(w[8]^p2, h^p1)
+	return mum(h^p1, h^p3^uint64(ctxWords))
+}
+
+const (
+	p0 = 0xa0761d6478bd642f
+	p1 = 0xe7037ed1a0b428db
+	p2 = 0x8ebc6af09c88c6e3
+	p3 = 0x589965cc75374cc3
+)
 
 func mum(a, b uint64) uint64 {
 	hi, lo := bits.Mul64(a, b)

@@ -88,10 +88,9 @@ type Stats struct {
 	Truncated     uint64 // packets whose frame was cut short (truncated_packets)
 }
 
-// entry is one flow direction. Pointer-free and fixed-size.
+// entry is one flow direction: pointer-free, 128 bytes (two cache lines).
 type entry struct {
 	k           key
-	h           uint64 // hash of k
 	first, last int64
 	packets     int64
 	bytes       int64
@@ -123,8 +122,9 @@ type Table struct {
 	seed         uint64
 
 	ents []entry
-	free int32 // free-list head (linked by next); -1 empty
-	n    int   // entries in use
+	ctxs []tunCtx // tunnel context of ents[i] when ents[i].k.ctx != 0
+	free int32    // free-list head (linked by next); -1 empty
+	n    int      // entries in use
 
 	// idx is an open-addressing index (linear probing, power-of-two size,
 	// at most half full, backward-shift deletion): tag<<32 | entry+1, 0 empty.
@@ -185,7 +185,7 @@ func (t *Table) Len() int { return t.n }
 // Footprint is the memory held by the table's arrays, in bytes. It never
 // exceeds MaxFlows×(entry + 16 index bytes) plus the fragment cache.
 func (t *Table) Footprint() int {
-	return cap(t.ents)*int(unsafe.Sizeof(entry{})) + cap(t.idx)*8 + cap(t.frags)*int(unsafe.Sizeof(fragSlot{}))
+	return cap(t.ents)*int(unsafe.Sizeof(entry{})+unsafe.Sizeof(tunCtx{})) + cap(t.idx)*8 + cap(t.frags)*int(unsafe.Sizeof(fragSlot{}))
 }
 
 // MaxFootprint is the bound Footprint stays under for a configuration.
@@ -200,7 +200,7 @@ func MaxFootprint(cfg Config) int {
 	for idx < 2*max {
 		idx <<= 1
 	}
-	return max*int(unsafe.Sizeof(entry{})) + idx*8 + t.fragSlots()*int(unsafe.Sizeof(fragSlot{}))
+	return max*int(unsafe.Sizeof(entry{})+unsafe.Sizeof(tunCtx{})) + idx*8 + t.fragSlots()*int(unsafe.Sizeof(fragSlot{}))
 }
 
 func (t *Table) fragSlots() int {
@@ -245,16 +245,17 @@ func (t *Table) Add(p *capture.Packet, emit Emit) {
 	t.seq++
 	t.stats.Packets++
 	var k key
-	k.fill(p)
+	var c tunCtx
+	k.fill(p, &c, t.seed)
 	if p.FragOffset != 0 {
-		t.addLaterFragment(p, &k, emit)
+		t.addLaterFragment(p, &k, &c, emit)
 		return
 	}
 	h := k.hash(t.seed)
-	i := t.find(&k, h, p.Time, emit)
+	i := t.find(&k, &c, h, emit)
 	e := &t.ents[i]
 	if e.packets|int64(e.fragPackets) != 0 && p.Time-e.first >= t.active {
-		t.emitEntry(e, WhyActive, emit)
+		t.emitEntry(i, WhyActive, emit)
 		t.stats.Split++
 		e.restart()
 		t.stats.Created++
@@ -324,7 +325,7 @@ func (t *Table) rememberFragment(p *capture.Packet, k *key, i int32) {
 	t.frags[h>>t.fragShift] = fragSlot{h: h, id: p.FragID, ent: i, gen: t.ents[i].gen}
 }
 
-func (t *Table) addLaterFragment(p *capture.Packet, k *key, emit Emit) {
+func (t *Table) addLaterFragment(p *capture.Packet, k *key, c *tunCtx, emit Emit) {
 	fragKey(k)
 	if t.frags != nil {
 		h := t.fragHash(k, p.FragID)
@@ -350,10 +351,10 @@ func (t *Table) addLaterFragment(p *capture.Packet, k *key, emit Emit) {
 	t.stats.FragUnmatched++
 	k.bits |= kFragOnly
 	h := k.hash(t.seed)
-	i := t.find(k, h, p.Time, emit)
+	i := t.find(k, c, h, emit)
 	e := &t.ents[i]
 	if e.fragPackets != 0 && p.Time-e.first >= t.active {
-		t.emitEntry(e, WhyActive, emit)
+		t.emitEntry(i, WhyActive, emit)
 		t.stats.Split++
 		e.restart()
 		t.stats.Created++
@@ -370,7 +371,7 @@ func (t *Table) addLaterFragment(p *capture.Packet, k *key, emit Emit) {
 
 // find returns the entry of k, inserting it (and evicting the least
 // recently seen flow when the table is full).
-func (t *Table) find(k *key, h uint64, now int64, emit Emit) int32 {
+func (t *Table) find(k *key, c *tunCtx, h uint64, emit Emit) int32 {
 	tag := uint32(h >> 32)
 	for pos := h >> t.shift; ; pos = (pos + 1) & t.mask {
 		s := t.idx[pos]
@@ -379,7 +380,7 @@ func (t *Table) find(k *key, h uint64, now int64, emit Emit) int32 {
 		}
 		if uint32(s>>32) == tag {
 			i := int32(uint32(s)) - 1
-			if t.ents[i].k == *k {
+			if t.ents[i].k.eq(k) {
 				return i
 			}
 		}
@@ -387,7 +388,7 @@ func (t *Table) find(k *key, h uint64, now int64, emit Emit) int32 {
 	if t.free < 0 {
 		if t.n >= t.max {
 			v := t.head
-			t.emitEntry(&t.ents[v], WhyEvicted, emit)
+			t.emitEntry(v, WhyEvicted, emit)
 			t.stats.Evicted++
 			t.release(v)
 		} else {
@@ -398,7 +399,10 @@ func (t *Table) find(k *key, h uint64, now int64, emit Emit) int32 {
 	e := &t.ents[i]
 	t.free = e.next
 	gen := e.gen + 1
-	*e = entry{k: *k, h: h, gen: gen, used: true, prev: -1, next: -1}
+	*e = entry{k: *k, gen: gen, used: true, prev: -1, next: -1}
+	if k.ctx != 0 {
+		t.ctxs[i] = *c
+	}
 	t.n++
 	t.stats.Created++
 	if t.n > t.stats.Peak {
@@ -452,7 +456,7 @@ func (t *Table) release(i int32) {
 	} else {
 		t.tail = e.prev
 	}
-	t.unindex(i, e.h)
+	t.unindex(i, e.k.hash(t.seed))
 	e.used = false
 	e.prev = -1
 	e.next = t.free
@@ -502,6 +506,9 @@ func (t *Table) resize(n int) {
 	old := t.ents
 	t.ents = make([]entry, n)
 	copy(t.ents, old)
+	ctxs := make([]tunCtx, n)
+	copy(ctxs, t.ctxs)
+	t.ctxs = ctxs
 	for i := n - 1; i >= len(old); i-- {
 		t.ents[i].next = t.free
 		t.ents[i].prev = -1
@@ -600,7 +607,7 @@ func (t *Table) finish(i int32, rec *flowlog.Record, why Why) {
 	if why == WhyIdle && e.last-e.first >= t.active {
 		why = WhyActive
 	}
-	t.build(e, rec, why)
+	t.build(i, rec, why)
 	switch why {
 	case WhyFlush:
 		t.stats.Flushed++
@@ -612,16 +619,23 @@ func (t *Table) finish(i int32, rec *flowlog.Record, why Why) {
 	t.release(i)
 }
 
-// emitEntry sends e's record through emit without freeing e.
-func (t *Table) emitEntry(e *entry, why Why, emit Emit) {
-	t.build(e, &t.rec, why)
+// emitEntry sends entry i's record through emit without freeing it.
+func (t *Table) emitEntry(i int32, why Why, emit Emit) {
+	t.build(i, &t.rec, why)
 	if emit != nil {
 		emit(&t.rec)
 	}
 }
 
-// build fills rec from e. Optional keys are appended in key order.
-func (t *Table) build(e *entry, rec *flowlog.Record, why Why) {
+// build fills rec from entry i. Optional keys are appended in key order.
+func (t *Table) build(i int32, rec *flowlog.Record, why Why) {
+	e := &t.ents[i]
+	var c *tunCtx
+	if e.k.ctx != 0 {
+		c = &t.ctxs[i]
+	} else {
+		c = &noCtx
+	}
 	t.stats.Emitted++
 	t.info = Info{First: e.first, Last: e.last, Seq: e.seq, Why: why}
 	rec.Reset()
@@ -650,15 +664,15 @@ func (t *Table) build(e *entry, rec *flowlog.Record, why Why) {
 			flowlog.Attr{Key: flowlog.AttrFragBytes, Int: e.fragBytes},
 			flowlog.Attr{Key: flowlog.AttrFragPackets, Int: int64(e.fragPackets)})
 	}
-	if l := k.gwlbLens; l != [3]uint8{} {
+	if l := c.gwlbLens; l != [3]uint8{} {
 		if l[1] > 0 {
-			a = append(a, flowlog.Attr{Key: flowlog.AttrGwlbAttachmentId, Str: t.hexStr(k.gwlbAtt[:min(int(l[1]), 8)])})
+			a = append(a, flowlog.Attr{Key: flowlog.AttrGwlbAttachmentId, Str: t.hexStr(c.gwlbAtt[:min(int(l[1]), 8)])})
 		}
 		if l[0] > 0 {
-			a = append(a, flowlog.Attr{Key: flowlog.AttrGwlbEndpointId, Str: t.hexStr(k.gwlbEP[:min(int(l[0]), 8)])})
+			a = append(a, flowlog.Attr{Key: flowlog.AttrGwlbEndpointId, Str: t.hexStr(c.gwlbEP[:min(int(l[0]), 8)])})
 		}
 		if l[2] > 0 {
-			a = append(a, flowlog.Attr{Key: flowlog.AttrGwlbFlowCookie, Str: t.hexStr(k.gwlbCookie[:min(int(l[2]), 4)])})
+			a = append(a, flowlog.Attr{Key: flowlog.AttrGwlbFlowCookie, Str: t.hexStr(c.gwlbCookie[:min(int(l[2]), 4)])})
 		}
 	}
 	if k.bits&kICMP != 0 {
@@ -669,26 +683,28 @@ func (t *Table) build(e *entry, rec *flowlog.Record, why Why) {
 	if e.truncated != 0 {
 		a = append(a, flowlog.Attr{Key: flowlog.AttrTruncatedPackets, Int: int64(e.truncated)})
 	}
-	if k.bits&kTDst != 0 {
-		a = append(a, flowlog.Attr{Key: flowlog.AttrTunnelDst, Str: t.addrStr(k.tfamily, &k.tdst)})
+	if c.bits&kTDst != 0 {
+		a = append(a, flowlog.Attr{Key: flowlog.AttrTunnelDst, Str: t.addrStr(c.tfamily, &c.tdst)})
 	}
-	if k.bits&kID != 0 {
-		a = append(a, flowlog.Attr{Key: flowlog.AttrTunnelId, Int: int64(k.tid)})
+	if c.bits&kID != 0 {
+		a = append(a, flowlog.Attr{Key: flowlog.AttrTunnelId, Int: int64(c.tid)})
 	}
-	if k.bits&kTSrc != 0 {
-		a = append(a, flowlog.Attr{Key: flowlog.AttrTunnelSrc, Str: t.addrStr(k.tfamily, &k.tsrc)})
+	if c.bits&kTSrc != 0 {
+		a = append(a, flowlog.Attr{Key: flowlog.AttrTunnelSrc, Str: t.addrStr(c.tfamily, &c.tsrc)})
 	}
-	if name := capture.TunnelType(k.ttype).String(); name != "" {
+	if name := capture.TunnelType(c.ttype).String(); name != "" {
 		a = append(a, flowlog.Attr{Key: flowlog.AttrTunnelType, Str: name})
 	}
-	if k.bits&kVNI != 0 {
-		a = append(a, flowlog.Attr{Key: flowlog.AttrTunnelVni, Int: int64(k.vni)})
+	if c.bits&kVNI != 0 {
+		a = append(a, flowlog.Attr{Key: flowlog.AttrTunnelVni, Int: int64(c.vni)})
 	}
 	if k.bits&kVLAN != 0 {
 		a = append(a, flowlog.Attr{Key: flowlog.AttrVlan, Int: int64(k.vlan)})
 	}
 	rec.Attrs = a
 }
+
+var noCtx tunCtx
 
 func (t *Table) hexStr(b []byte) string {
 	t.scratch = hex.AppendEncode(t.scratch[:0], b)

@@ -419,7 +419,8 @@ func checkIndex(t *testing.T, tb *Table) {
 			continue
 		}
 		k := e.k
-		if got := tb.find(&k, e.h, 0, nil); got != int32(i) {
+		c := tb.ctxs[i]
+		if got := tb.find(&k, &c, k.hash(tb.seed), nil); got != int32(i) {
 			t.Fatalf("entry %d found at %d", i, got)
 		}
 	}
