@@ -39,7 +39,8 @@ type Config struct {
 }
 
 // Emit receives an emitted record. The record and its Attrs are valid only
-// during the call (copy with rec.Clone to keep it).
+// during the call (copy with rec.Clone to keep it). It must not call back
+// into the Table (LastEmitted and Stats excepted).
 type Emit = func(rec *flowlog.Record)
 
 // Why says why a record was emitted.
@@ -146,7 +147,7 @@ type Table struct {
 }
 
 // New returns an empty table. Memory grows with the flows held, up to
-// about MaxFlows × 260 bytes (entries plus index), and is then reused.
+// about MaxFlows × 230 bytes (entries, tunnel contexts, index), and is then reused.
 func New(cfg Config) *Table {
 	t := &Table{cfg: cfg, free: -1, head: -1, tail: -1, seed: rand.Uint64()}
 	t.active = int64(cfg.Active)
