@@ -46,6 +46,7 @@ type batch struct {
 	rulesEnd       []uint32 // end offset of row i's rules in rules
 	reply          []uint8
 	policy         []string
+	reason         []string
 
 	// scratch for send
 	srcV, dstV, attrV [][]byte
@@ -61,7 +62,7 @@ func (b *batch) reset() {
 	b.iface, b.vpc, b.subnet, b.acct = b.iface[:0], b.vpc[:0], b.subnet[:0], b.acct[:0]
 	b.tcpFlags, b.source, b.attrBuf, b.attrEnd = b.tcpFlags[:0], b.source[:0], b.attrBuf[:0], b.attrEnd[:0]
 	b.verdict, b.finding, b.rules, b.rulesEnd = b.verdict[:0], b.finding[:0], b.rules[:0], b.rulesEnd[:0]
-	b.reply, b.policy = b.reply[:0], b.policy[:0]
+	b.reply, b.policy, b.reason = b.reply[:0], b.policy[:0], b.reason[:0]
 }
 
 // clampTime maps Unix seconds onto DateTime's range (UInt32). ok is false
@@ -133,10 +134,12 @@ func (b *batch) add(r *flowlog.Record, res *verdict.Result, policy string) (clam
 		b.finding = append(b.finding, string(res.Finding))
 		b.rules = append(b.rules, res.Rules...)
 		b.reply = append(b.reply, boolByte(res.Reply))
+		b.reason = append(b.reason, res.Reason)
 	} else {
 		b.verdict = append(b.verdict, int8(verdict.Unknown))
 		b.finding = append(b.finding, "")
 		b.reply = append(b.reply, 0)
+		b.reason = append(b.reason, "")
 	}
 	b.rulesEnd = append(b.rulesEnd, uint32(len(b.rules)))
 	b.policy = append(b.policy, policy)
@@ -190,7 +193,7 @@ func (b *batch) send(ctx context.Context, conn driver.Conn, table string) (err e
 	}
 	cols := []any{b.start, b.end, b.srcV, b.dstV, b.sport, b.dport, b.proto, b.packets, b.bytes,
 		b.action, b.dir, b.iface, b.vpc, b.subnet, b.acct, b.tcpFlags, b.source, b.attrV,
-		b.verdict, b.finding, nil, b.reply, b.policy, b.ids}
+		b.verdict, b.finding, nil, b.reply, b.policy, b.ids, b.reason}
 	for i, c := range cols {
 		if flowColumns[i].name == "rules" {
 			// Row by row with []string: the driver's reflection-free path.
@@ -212,7 +215,9 @@ func (b *batch) send(ctx context.Context, conn driver.Conn, table string) (err e
 
 // Spool encoding: a version byte, the header, then each column. Strings are
 // length-prefixed; decode checks every length against what is left.
-const encVersion = 1
+// Version 2 added reason; version 1 files (an older flowsift's spool) still
+// decode, with reason "".
+const encVersion = 2
 
 func (b *batch) encode(buf []byte) []byte {
 	buf = append(buf, encVersion)
@@ -232,7 +237,7 @@ func (b *batch) encode(buf []byte) []byte {
 		buf = binary.AppendUvarint(buf, b.packets[i])
 		buf = binary.AppendUvarint(buf, b.bytes[i])
 		buf = binary.AppendVarint(buf, int64(b.tcpFlags[i]))
-		for _, s := range [...]string{b.iface[i], b.vpc[i], b.subnet[i], b.acct[i], b.source[i], b.finding[i], b.policy[i]} {
+		for _, s := range [...]string{b.iface[i], b.vpc[i], b.subnet[i], b.acct[i], b.source[i], b.finding[i], b.policy[i], b.reason[i]} {
 			buf = appendStr(buf, s)
 		}
 		buf = binary.AppendUvarint(buf, uint64(b.attrEnd[i]))
@@ -326,7 +331,8 @@ func (d *decoder) str() string {
 func (b *batch) decode(p []byte) error {
 	b.reset()
 	d := &decoder{b: p, strs: map[string]string{}}
-	if d.byte1() != encVersion {
+	version := d.byte1()
+	if version != 1 && version != encVersion {
 		return fmt.Errorf("%w: unknown version", errDecode)
 	}
 	b.id = d.str()
@@ -359,6 +365,11 @@ func (b *batch) decode(p []byte) error {
 		b.source = append(b.source, d.str())
 		b.finding = append(b.finding, d.str())
 		b.policy = append(b.policy, d.str())
+		if version >= 2 {
+			b.reason = append(b.reason, d.str())
+		} else {
+			b.reason = append(b.reason, "")
+		}
 		b.attrEnd = append(b.attrEnd, uint32(d.uvarint()))
 		b.rulesEnd = append(b.rulesEnd, uint32(d.uvarint()))
 	}

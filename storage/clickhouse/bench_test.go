@@ -3,6 +3,7 @@ package clickhouse
 import (
 	"bufio"
 	"context"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -110,6 +111,22 @@ func diskPerFlow(b *testing.B, db string) float64 {
 	if err := c.QueryRow(ctx, "SELECT sum(bytes_on_disk), sum(rows) FROM system.parts WHERE active AND database = ? AND table = 'flows'", db).Scan(&bytes, &rows); err != nil {
 		b.Fatal(err)
 	}
+	// Per column, largest first: where the bytes go.
+	cols, err := c.Query(ctx, "SELECT name, data_compressed_bytes, data_uncompressed_bytes FROM system.columns WHERE database = ? AND table = 'flows' ORDER BY data_compressed_bytes DESC", db)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer cols.Close()
+	var line []byte
+	for cols.Next() {
+		var name string
+		var comp, raw uint64
+		if err := cols.Scan(&name, &comp, &raw); err != nil {
+			b.Fatal(err)
+		}
+		line = fmt.Appendf(line, " %s %.2f (%.1fx)", name, float64(comp)/float64(rows), float64(raw)/float64(max(comp, 1)))
+	}
+	b.Logf("compressed bytes/flow by column:%s", line)
 	return float64(bytes) / float64(rows)
 }
 
@@ -165,7 +182,9 @@ func writeTSV(b *testing.B, path string, recs []flowlog.Record, res []verdict.Re
 		line = append(line, "]\t"...)
 		num(uint64(bt.reply[0]))
 		str(nil)
-		line = append(line, "tsv\n"...)
+		str([]byte("tsv"))
+		line = appendTSVEscaped(line, []byte(bt.reason[0]))
+		line = append(line, '\n')
 		w.Write(line)
 	}
 	if err := w.Flush(); err != nil {

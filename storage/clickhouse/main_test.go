@@ -63,6 +63,9 @@ func genRecords(n int, seed uint64, days int) ([]flowlog.Record, []verdict.Resul
 		res[i].Verdict = verdict.Verdict(i % 3)
 		res[i].Finding = []verdict.Finding{verdict.FindingNone, verdict.FindingViolation, verdict.FindingExposure, verdict.FindingUnexpectedReject}[i%4]
 		res[i].Reply = i%2 == 0
+		if res[i].Verdict == verdict.Unknown {
+			res[i].Reason = []string{"no policy for the interface", "no security group attached"}[i%2]
+		}
 	}
 	return recs, res
 }
@@ -100,7 +103,8 @@ func queryTotals(t testing.TB, c driver.Conn, q string) totals {
 	return totals{r, p, b}
 }
 
-// checkStored asserts that flows and every rollup hold exactly want.
+// checkStored asserts that flows holds exactly want and every rollup the
+// aggregate of the rows of flows it covers (all, or those of its Where).
 func checkStored(t testing.TB, db string, want totals) {
 	t.Helper()
 	c := conn(t)
@@ -109,9 +113,16 @@ func checkStored(t testing.TB, db string, want totals) {
 		t.Errorf("flows: rows/packets/bytes %v, input %v", got, want)
 	}
 	for _, r := range Rollups {
+		w := want
+		if r.Where != "" {
+			w = queryTotals(t, c, "SELECT toInt64(count()), toInt64(sum(packets)), toInt64(sum(bytes)) FROM "+db+".flows WHERE "+r.Where)
+			if w.rows == 0 || w == want {
+				t.Errorf("%s: its filter %s selects %v of %v: the test data does not exercise it", r.Table, r.Where, w, want)
+			}
+		}
 		got := queryTotals(t, c, "SELECT sum(flows), sum(packets), sum(bytes) FROM "+db+"."+r.Table)
-		if got != want {
-			t.Errorf("%s: flows/packets/bytes %v, input %v", r.Table, got, want)
+		if got != w {
+			t.Errorf("%s: flows/packets/bytes %v, want %v", r.Table, got, w)
 		}
 	}
 }

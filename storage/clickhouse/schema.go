@@ -3,6 +3,7 @@ package clickhouse
 import (
 	"context"
 	"fmt"
+	"math"
 	"strconv"
 	"strings"
 	"time"
@@ -92,23 +93,93 @@ var flowColumns = []column{
 	{"reply", "UInt8", "UInt8", ""},
 	{"policy", "String", lcString, ""},
 	{"batch_id", "String", lcString, ""},
+	// Added by migration 5 (addedIn): why a record's verdict is unknown,
+	// the offender key of analyze when no rule decided.
+	{"reason", "String", lcString, ""},
 }
 
-// rollupKey is the key of both rollups, after the bucket.
+// addedIn names the columns of flows added after migration 1 and the
+// migration adding them: FlowsDDL (migration 1) leaves them out.
+var addedIn = map[string]int{"reason": 5}
+
+// rollupKey is the key of the traffic rollups flows_1m and flows_1h, after
+// the bucket.
 var rollupKey = []string{"iface", "vpc", "direction", "proto", "dport", "action", "verdict", "finding", "rules", "policy"}
 
-// Rollup describes one rollup table.
+// offenderKey is the key of offenders_1h after the bucket: analyze's
+// worst-offender groups (verdict.OffenderKey) per finding.
+var offenderKey = []string{"finding", "iface", "src", "dst", "dport", "proto", "rule", "policy"}
+
+// Rollup describes one rollup table: a SummingMergeTree of flows, packets
+// and bytes per bucket and key, fed by a materialized view from flows and
+// repaired by ReconcileSQL.
 type Rollup struct {
 	Table     string // e.g. flows_1m
 	Bucket    string // ClickHouse function from start to the bucket
 	Width     time.Duration
-	Partition string // partition expression over bucket
+	Partition string   // partition expression over bucket
+	Key       []string // key columns after the bucket
+	// Exprs computes key columns that are not columns of flows, with
+	// their type (a name absent here is the flows column of that name).
+	Exprs map[string][2]string // name -> {expression over flows, type}
+	Where string               // only the rows of flows matching this ("" = all)
 }
 
-// Rollups are the rollup tables, finest first.
+// Rollups are the rollup tables, finest first. The sink's in-doubt repair
+// reconciles each of them.
 var Rollups = []Rollup{
-	{"flows_1m", "toStartOfMinute", time.Minute, "toYYYYMMDD(bucket)"},
-	{"flows_1h", "toStartOfHour", time.Hour, "toYYYYMM(bucket)"},
+	{Table: "flows_1m", Bucket: "toStartOfMinute", Width: time.Minute, Partition: "toYYYYMMDD(bucket)", Key: rollupKey},
+	{Table: "flows_1h", Bucket: "toStartOfHour", Width: time.Hour, Partition: "toYYYYMM(bucket)", Key: rollupKey},
+	// Records with a finding only. rule is analyze's offender rule: the
+	// last deciding id, or the reason when no rule decided.
+	{Table: "offenders_1h", Bucket: "toStartOfHour", Width: time.Hour, Partition: "toYYYYMM(bucket)", Key: offenderKey,
+		Exprs: map[string][2]string{"rule": {"if(empty(`rules`), `reason`, `rules`[-1])", "String"}},
+		Where: "`finding` != ''"},
+}
+
+// RollupByTable returns the rollup named table.
+func RollupByTable(table string) (Rollup, bool) {
+	for _, r := range Rollups {
+		if r.Table == table {
+			return r, true
+		}
+	}
+	return Rollup{}, false
+}
+
+// keyExprs is the SELECT list of r's key over flows: "expr AS name" for
+// computed keys, the column otherwise.
+func (r Rollup) keyExprs() string {
+	q := make([]string, len(r.Key))
+	for i, k := range r.Key {
+		if e, ok := r.Exprs[k]; ok {
+			q[i] = e[0] + " AS " + quote(k)
+		} else {
+			q[i] = quote(k)
+		}
+	}
+	return strings.Join(q, ", ")
+}
+
+func (r Rollup) keyType(k string, f Features) string {
+	if e, ok := r.Exprs[k]; ok {
+		if f.Current && e[1] == "String" {
+			return lcString
+		}
+		return e[1]
+	}
+	return columnType(k).typ(f)
+}
+
+// filter joins r's Where and an extra condition.
+func (r Rollup) filter(where string) string {
+	switch {
+	case r.Where == "":
+		return where
+	case where == "":
+		return r.Where
+	}
+	return r.Where + " AND " + where
 }
 
 func quote(name string) string { return "`" + name + "`" }
@@ -149,6 +220,9 @@ func (s Schema) FlowsDDL() string {
 	var b strings.Builder
 	b.WriteString("CREATE TABLE IF NOT EXISTS " + s.table("flows") + " (\n")
 	for i, c := range flowColumns {
+		if addedIn[c.name] > 1 {
+			continue
+		}
 		if i > 0 {
 			b.WriteString(",\n")
 		}
@@ -181,12 +255,12 @@ ORDER BY batch_id`
 func (s Schema) RollupDDL(r Rollup) string {
 	var b strings.Builder
 	b.WriteString("CREATE TABLE IF NOT EXISTS " + s.table(r.Table) + " (\n  `bucket` DateTime('UTC')")
-	for _, k := range rollupKey {
-		b.WriteString(",\n  " + quote(k) + " " + columnType(k).typ(s.F))
+	for _, k := range r.Key {
+		b.WriteString(",\n  " + quote(k) + " " + r.keyType(k, s.F))
 	}
 	// Int64: the repair of an interrupted insert adds negative corrections.
 	b.WriteString(",\n  `flows` Int64,\n  `packets` Int64,\n  `bytes` Int64\n) ENGINE = SummingMergeTree((`flows`, `packets`, `bytes`))\n")
-	b.WriteString("PARTITION BY " + r.Partition + "\nORDER BY (`bucket`, " + quotedList(rollupKey) + ")")
+	b.WriteString("PARTITION BY " + r.Partition + "\nORDER BY (`bucket`, " + quotedList(r.Key) + ")")
 	if s.F.Current && s.RetentionDays > 0 {
 		fmt.Fprintf(&b, "\nTTL `bucket` + INTERVAL %d DAY", s.RetentionDays)
 	}
@@ -204,12 +278,12 @@ func quotedList(names []string) string {
 // rollupSelect is the aggregate of flows into r, used by the view and by
 // the repair.
 func (s Schema) rollupSelect(r Rollup, where string) string {
-	q := "SELECT " + r.Bucket + "(`start`) AS `bucket`, " + quotedList(rollupKey) +
+	q := "SELECT " + r.Bucket + "(`start`) AS `bucket`, " + r.keyExprs() +
 		", toInt64(count()) AS `flows`, toInt64(sum(`packets`)) AS `packets`, toInt64(sum(`bytes`)) AS `bytes`\nFROM " + s.table("flows")
-	if where != "" {
-		q += " WHERE " + where
+	if w := r.filter(where); w != "" {
+		q += " WHERE " + w
 	}
-	return q + "\nGROUP BY `bucket`, " + quotedList(rollupKey)
+	return q + "\nGROUP BY `bucket`, " + quotedList(r.Key)
 }
 
 // ViewDDL creates the materialized view feeding r from flows.
@@ -221,18 +295,25 @@ func (s Schema) ViewDDL(r Rollup) string {
 // r itself over buckets [lo, hi) (Unix seconds, multiples of the width).
 // Running it on a consistent rollup inserts nothing.
 func (s Schema) ReconcileSQL(r Rollup, lo, hi int64) string {
-	keys := quotedList(rollupKey)
+	keys := quotedList(r.Key)
 	rng := func(col string) string {
 		return fmt.Sprintf("%s >= toDateTime(%d, 'UTC') AND %s < toDateTime(%d, 'UTC')", col, lo, col, hi)
 	}
 	return "INSERT INTO " + s.table(r.Table) + " (`bucket`, " + keys + ", `flows`, `packets`, `bytes`)\n" +
 		"SELECT `bucket`, " + keys + ", sum(`f`) AS `flows`, sum(`p`) AS `packets`, sum(`b`) AS `bytes` FROM (\n" +
-		"  SELECT " + r.Bucket + "(`start`) AS `bucket`, " + keys + ", toInt64(1) AS `f`, toInt64(`packets`) AS `p`, toInt64(`bytes`) AS `b`\n" +
-		"  FROM " + s.table("flows") + " WHERE " + rng("`start`") + "\n" +
+		"  SELECT " + r.Bucket + "(`start`) AS `bucket`, " + r.keyExprs() + ", toInt64(1) AS `f`, toInt64(`packets`) AS `p`, toInt64(`bytes`) AS `b`\n" +
+		"  FROM " + s.table("flows") + " WHERE " + r.filter(rng("`start`")) + "\n" +
 		"  UNION ALL\n" +
 		"  SELECT `bucket`, " + keys + ", -`flows` AS `f`, -`packets` AS `p`, -`bytes` AS `b`\n" +
 		"  FROM " + s.table(r.Table) + " WHERE " + rng("`bucket`") + "\n" +
 		") GROUP BY `bucket`, " + keys + "\nHAVING `flows` != 0 OR `packets` != 0 OR `bytes` != 0"
+}
+
+// addColumnSQL adds a column of flowColumns to flows. Migrate treats the
+// error of a column that already exists as success (18.16 has no ADD
+// COLUMN IF NOT EXISTS), so the step stays idempotent.
+func (s Schema) addColumnSQL(name string) string {
+	return "ALTER TABLE " + s.table("flows") + " ADD COLUMN " + quote(name) + " " + columnType(name).typ(s.F)
 }
 
 // Migration is one versioned schema step. Steps are idempotent themselves
@@ -253,6 +334,13 @@ var Migrations = []Migration{
 	}},
 	{4, "1-hour rollup and its view", func(s Schema) []string {
 		return []string{s.RollupDDL(Rollups[1]), s.ViewDDL(Rollups[1])}
+	}},
+	{5, "reason column (offender key when no rule decided)", func(s Schema) []string {
+		return []string{s.addColumnSQL("reason")}
+	}},
+	// The backfill is the repair over all time: idempotent.
+	{6, "offenders_1h rollup, its view and backfill", func(s Schema) []string {
+		return []string{s.RollupDDL(Rollups[2]), s.ViewDDL(Rollups[2]), s.ReconcileSQL(Rollups[2], 0, math.MaxUint32)}
 	}},
 }
 
@@ -299,7 +387,7 @@ func Migrate(ctx context.Context, conn driver.Conn, s Schema) (MigrateResult, er
 			continue
 		}
 		for _, q := range m.SQL(s) {
-			if err := conn.Exec(ctx, q); err != nil {
+			if err := conn.Exec(ctx, q); err != nil && !columnExists(ctx, conn, s, q) {
 				return res, fmt.Errorf("clickhouse: migration %d (%s): %w", m.Version, m.Name, err)
 			}
 		}
@@ -319,6 +407,20 @@ func Migrate(ctx context.Context, conn driver.Conn, s Schema) (MigrateResult, er
 		res.Version = m.Version
 	}
 	return res, checkColumns(ctx, conn, s)
+}
+
+// columnExists says whether q is an addColumnSQL whose column flows has
+// already (a step run again after a crash before its record).
+func columnExists(ctx context.Context, conn driver.Conn, s Schema, q string) bool {
+	for name := range addedIn {
+		if q != s.addColumnSQL(name) {
+			continue
+		}
+		var n uint64
+		err := conn.QueryRow(ctx, "SELECT count() FROM system.columns WHERE database = ? AND table = 'flows' AND name = ?", s.DB, name).Scan(&n)
+		return err == nil && n > 0
+	}
+	return false
 }
 
 // checkColumns verifies that flows has every column the sink writes, so a

@@ -67,7 +67,7 @@ const configXML = `<?xml version="1.0"?>
   <timezone>UTC</timezone>
   <mark_cache_size>268435456</mark_cache_size>
   <max_concurrent_queries>100</max_concurrent_queries>
-  <mlock_executable>false</mlock_executable>
+  <mlock_executable>false</mlock_executable>{{COMPRESSION}}
 </yandex>
 `
 
@@ -143,6 +143,11 @@ func Start() (*Server, error) {
 	cfg := bytes.ReplaceAll([]byte(configXML), []byte("{{DIR}}"), []byte(dir))
 	cfg = bytes.ReplaceAll(cfg, []byte("{{PORT}}"), []byte(strconv.Itoa(s.Port)))
 	cfg = bytes.ReplaceAll(cfg, []byte("{{HTTP}}"), []byte(strconv.Itoa(s.HTTPPort)))
+	comp := ""
+	if m := os.Getenv("FLOWSIFT_CH_COMPRESSION"); m != "" {
+		comp = "\n  <compression><case><method>" + m + "</method></case></compression>"
+	}
+	cfg = bytes.ReplaceAll(cfg, []byte("{{COMPRESSION}}"), []byte(comp))
 	if err := os.WriteFile(filepath.Join(dir, "config.xml"), cfg, 0o600); err != nil {
 		return nil, err
 	}
@@ -251,6 +256,35 @@ func (s *Server) Conn(db string) (driver.Conn, error) {
 		ReadTimeout: 120 * time.Second,
 		Logger:      slog.New(slog.NewTextHandler(io.Discard, nil)),
 	})
+}
+
+// CPUTime is the CPU time (user + system) the running server process has
+// used so far, read from /proc: benchmarks charge the server's share of an
+// insert with it (wall clock is noisy on a shared machine).
+func (s *Server) CPUTime() (time.Duration, error) {
+	if s.cmd == nil {
+		return 0, errors.New("chtest: server not running")
+	}
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(s.cmd.Process.Pid) + "/stat")
+	if err != nil {
+		return 0, err
+	}
+	// Fields after the parenthesized command name; utime and stime are
+	// fields 14 and 15 (1-based), in clock ticks (100 per second on Linux).
+	i := bytes.LastIndexByte(b, ')')
+	if i < 0 {
+		return 0, errors.New("chtest: malformed /proc stat")
+	}
+	f := bytes.Fields(b[i+1:])
+	if len(f) < 13 {
+		return 0, errors.New("chtest: malformed /proc stat")
+	}
+	ut, err1 := strconv.ParseInt(string(f[11]), 10, 64)
+	st, err2 := strconv.ParseInt(string(f[12]), 10, 64)
+	if err1 != nil || err2 != nil {
+		return 0, errors.New("chtest: malformed /proc stat")
+	}
+	return time.Duration(ut+st) * 10 * time.Millisecond, nil
 }
 
 // Kill sends SIGKILL to the server and waits for it to exit.
