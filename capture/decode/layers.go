@@ -140,6 +140,10 @@ func (s *stage) parser(i int) *gopacket.DecodingLayerParser {
 	if p := s.parsers[i]; p != nil {
 		return p
 	}
+	return s.newParser(i)
+}
+
+func (s *stage) newParser(i int) *gopacket.DecodingLayerParser {
 	p := gopacket.NewDecodingLayerParser(firstTypes[i])
 	p.SetDecodingLayerContainer(gopacket.DecodingLayerSparse(nil))
 	for _, l := range s.layers() {
@@ -207,11 +211,16 @@ func (l *ethLayer) DecodeFromBytes(b []byte, _ gopacket.DecodeFeedback) error {
 		return errTruncated
 	}
 	et := be.Uint16(b[12:])
-	if et < 0x0600 { // 802.3 length: LLC/SNAP (STP, CDP, …)
-		l.s.finish(LayerTypeNotIP, b[14:])
+	s := l.s
+	if et == 0x0800 && !s.hasIP { // fast path
+		s.next, s.payload = layers.LayerTypeIPv4, b[14:]
 		return nil
 	}
-	l.s.ethertype(et, b[14:])
+	if et < 0x0600 { // 802.3 length: LLC/SNAP (STP, CDP, …)
+		s.finish(LayerTypeNotIP, b[14:])
+		return nil
+	}
+	s.ethertype(et, b[14:])
 	return nil
 }
 
@@ -451,11 +460,16 @@ func (l *ipv4Layer) DecodeFromBytes(b []byte, _ gopacket.DecodeFeedback) error {
 	if p.Truncated {
 		end = len(b)
 	}
-	if off != 0 { // a non-first fragment carries no transport header
-		s.finish(gopacket.LayerTypeZero, nil)
-		return nil
+	switch {
+	case off != 0: // a non-first fragment carries no transport header
+		s.next, s.payload = gopacket.LayerTypeZero, nil
+	case p.Proto == 6: // fast paths
+		s.next, s.payload = layers.LayerTypeTCP, b[ihl:end]
+	case p.Proto == 17:
+		s.next, s.payload = layers.LayerTypeUDP, b[ihl:end]
+	default:
+		s.proto(p, p.Proto, b[ihl:end])
 	}
-	s.proto(p, p.Proto, b[ihl:end])
 	return nil
 }
 
@@ -704,12 +718,13 @@ func (s *stage) tunnel(t capture.TunnelType) *capture.Tunnel {
 	// to Packet.Outer, later ones overwrite Packet.Inner (Decode copies
 	// Outer to Inner when there is one).
 	p := d.pkt
-	tu := &p.Outer
+	tu := &p.Outer // zeroed by Decode
 	if p.Tunnels > 0 {
 		tu = &p.Inner
+		*tu = capture.Tunnel{}
 	}
 	p.Tunnels++
-	*tu = capture.Tunnel{Type: t, Src: p.Src, Dst: p.Dst}
+	tu.Type, tu.Src, tu.Dst = t, p.Src, p.Dst
 	d.lastTun = tu
 	return tu
 }
