@@ -30,7 +30,7 @@ type Decoder struct {
 	pkt       *capture.Packet
 	decoded   []gopacket.LayerType
 	lastTun   *capture.Tunnel // the tunnel the last tunnel layer started (for ERSPAN after GRE)
-	needInner bool // a tunnel or encapsulation was entered and no IP header followed yet
+	needInner bool            // a tunnel or encapsulation was entered and no IP header followed yet
 	udpPorts  [65536]uint8
 	noRecover bool // tests: let a panic through
 }
