@@ -104,6 +104,7 @@ func runAnalyze(e *env, args []string) int {
 	top := fs.Int("top", 10, "worst offenders listed per finding in the summary")
 	store := fs.String("store", "", "also store records, verdicts and findings in ClickHouse:\nclickhouse://USER@HOST:PORT/DB (password from $CLICKHOUSE_PASSWORD or --password-file,\nnever in the URL); the schema is created or upgraded on first use")
 	pwFile := fs.String("password-file", "", "file whose first line is the ClickHouse password (default: $CLICKHOUSE_PASSWORD)")
+	outDir := fs.StringP("output", "o", "", "also write the judged records as Hive-partitioned Parquet under this directory\n(DIR/date=YYYY-MM-DD/hour=HH/part-RUN-N.parquet; new files beside existing ones, never overwritten)")
 	if done, st := parseFlags(e, fs, analyzeHelp, args); done {
 		return st
 	}
@@ -160,6 +161,11 @@ func runAnalyze(e *env, args []string) int {
 
 	if *store != "" {
 		if st := storeResults(e, *store, *pwFile, *policies, recs, results); st != exitOK {
+			return st
+		}
+	}
+	if *outDir != "" {
+		if st := writeParquetDir(e, *outDir, *policies, recs, results, in.quiet); st != exitOK {
 			return st
 		}
 	}
@@ -354,7 +360,26 @@ type offenderJSON struct {
 	Bytes   int64  `json:"bytes"`
 }
 
+// summaryTables is what the summary prints: analyze fills it from a
+// verdict.Summary, report from stored aggregates.
+type summaryTables struct {
+	Records, Packets, Bytes int64
+	ByVerdict               map[verdict.Verdict]*verdict.Count
+	ByFinding               map[verdict.Finding]*verdict.Count
+	Offenders               func(f verdict.Finding, n int) []verdict.Offender
+	// Extra keys of the JSON summary besides "rules".
+	Extra map[string]any
+	// Gaps names rule statistics that could not be computed (JSON key of
+	// rulestats.Report -> why): printed instead of "none".
+	Gaps map[string]string
+}
+
 func writeSummary(w io.Writer, format string, s *verdict.Summary, rules *rulestats.Report, top int) error {
+	return writeSummaryTables(w, format, summaryTables{Records: s.Records, Packets: s.Packets, Bytes: s.Bytes,
+		ByVerdict: s.ByVerdict, ByFinding: s.ByFinding, Offenders: s.Offenders}, rules, top)
+}
+
+func writeSummaryTables(w io.Writer, format string, s summaryTables, rules *rulestats.Report, top int) error {
 	verdicts := []verdict.Verdict{verdict.Accept, verdict.Reject, verdict.Unknown}
 	switch format {
 	case "json":
@@ -374,8 +399,14 @@ func writeSummary(w io.Writer, format string, s *verdict.Summary, rules *rulesta
 				}
 			}
 		}
-		if rules != nil {
-			out.Extra = map[string]any{"rules": rules}
+		if rules != nil || len(s.Extra) > 0 {
+			out.Extra = map[string]any{}
+			for k, v := range s.Extra {
+				out.Extra[k] = v
+			}
+			if rules != nil {
+				out.Extra["rules"] = rules
+			}
 		}
 		b, err := json.MarshalIndent(out, "", "  ")
 		if err != nil {
@@ -437,7 +468,7 @@ func writeSummary(w io.Writer, format string, s *verdict.Summary, rules *rulesta
 			}
 		}
 		if rules != nil {
-			return writeRuleStats(w, rules, top, format == "markdown", write)
+			return writeRuleStats(w, rules, top, format == "markdown", write, s.Gaps)
 		}
 		return nil
 	}
@@ -447,8 +478,9 @@ func writeSummary(w io.Writer, format string, s *verdict.Summary, rules *rulesta
 type sectionWriter func(title string, header []string, rows [][]string, right []bool) error
 
 // writeRuleStats prints the rule statistics sections of the summary
-// (POLICY.md 9): the top rules by hits, then every finding in full.
-func writeRuleStats(w io.Writer, rep *rulestats.Report, top int, markdown bool, write sectionWriter) error {
+// (POLICY.md 9): the top rules by hits, then every finding in full. A
+// section named in gaps (by its JSON key) prints why it is missing.
+func writeRuleStats(w io.Writer, rep *rulestats.Report, top int, markdown bool, write sectionWriter, gaps map[string]string) error {
 	when := func(t int64) string {
 		if t == 0 {
 			return "-"
@@ -463,17 +495,24 @@ func writeRuleStats(w io.Writer, rep *rulestats.Report, top int, markdown bool, 
 		rows = append(rows, []string{h.ID, dashIfEmpty(h.Action), group(h.Records), group(h.Packets), group(h.Bytes), when(h.First), when(h.Last)})
 	}
 	title := fmt.Sprintf("Top rules by hits (%s of %s written rules used)", group(int64(rep.UsedRules)), group(int64(rep.WrittenRules)))
+	if why, ok := gaps["written_rules"]; ok {
+		title = "Top rules by hits (" + why + ")"
+	}
 	if err := write(title, []string{"RULE", "ACTION", "RECORDS", "PACKETS", "BYTES", "FIRST START", "LAST END"}, rows,
 		[]bool{false, false, true, true, true, false, false}); err != nil {
 		return err
 	}
-	sect := func(title string, header []string, rows [][]string, right []bool) error {
-		if len(rows) == 0 {
+	sect := func(key, title string, header []string, rows [][]string, right []bool) error {
+		why, gap := gaps[key]
+		if len(rows) == 0 || gap {
+			if !gap {
+				why = "none"
+			}
 			var err error
 			if markdown {
-				_, err = io.WriteString(w, "\n### "+title+"\n\nnone\n")
+				_, err = io.WriteString(w, "\n### "+title+"\n\n"+why+"\n")
 			} else {
-				_, err = io.WriteString(w, "\n"+title+": none\n")
+				_, err = io.WriteString(w, "\n"+title+": "+why+"\n")
 			}
 			return err
 		}
@@ -483,7 +522,7 @@ func writeRuleStats(w io.Writer, rep *rulestats.Report, top int, markdown bool, 
 	for _, u := range rep.Unused {
 		rows = append(rows, []string{u.ID, dashIfEmpty(u.Text)})
 	}
-	if err := sect("Unused rules (no hit)", []string{"RULE", "MATCH"}, rows, nil); err != nil {
+	if err := sect("unused", "Unused rules (no hit)", []string{"RULE", "MATCH"}, rows, nil); err != nil {
 		return err
 	}
 	rows = nil
@@ -494,27 +533,27 @@ func writeRuleStats(w io.Writer, rep *rulestats.Report, top int, markdown bool, 
 		}
 		rows = append(rows, []string{s.ID, dashIfEmpty(s.Text), strings.Join(s.Covering, " "), note})
 	}
-	if err := sect("Shadowed by configuration (no packet reaches the rule)", []string{"RULE", "MATCH", "COVERED BY", "NOTE"}, rows, nil); err != nil {
+	if err := sect("shadowed_config", "Shadowed by configuration (no packet reaches the rule)", []string{"RULE", "MATCH", "COVERED BY", "NOTE"}, rows, nil); err != nil {
 		return err
 	}
 	rows = nil
 	for _, s := range rep.ShadowedObserved {
 		rows = append(rows, []string{s.ID, dashIfEmpty(s.Text)})
 	}
-	if err := sect("Shadowed by observation (matched records, decided none)", []string{"RULE", "MATCH"}, rows, nil); err != nil {
+	if err := sect("shadowed_observed", "Shadowed by observation (matched records, decided none)", []string{"RULE", "MATCH"}, rows, nil); err != nil {
 		return err
 	}
 	rows = nil
 	for _, r := range rep.Redundant {
 		rows = append(rows, []string{r.ID, dashIfEmpty(r.Text), string(r.Model), strings.Join(r.Covering, " ")})
 	}
-	if err := sect("Redundant (removing it changes no decision)", []string{"RULE", "MATCH", "MODEL", "DECIDED INSTEAD BY"}, rows, nil); err != nil {
+	if err := sect("redundant", "Redundant (removing it changes no decision)", []string{"RULE", "MATCH", "MODEL", "DECIDED INSTEAD BY"}, rows, nil); err != nil {
 		return err
 	}
 	rows = nil
 	for _, b := range rep.OverlyBroad {
 		rows = append(rows, []string{b.ID, b.Why, group(b.Records), strings.Join(b.Remotes, " "), strings.Join(b.Ports, " "), b.Suggest})
 	}
-	return sect("Overly broad allow rules", []string{"RULE", "WIDE", "HITS", "REMOTES SEEN", "PORTS SEEN", "SUGGESTED"}, rows,
+	return sect("overly_broad", "Overly broad allow rules", []string{"RULE", "WIDE", "HITS", "REMOTES SEEN", "PORTS SEEN", "SUGGESTED"}, rows,
 		[]bool{false, false, true, false, false, false})
 }
