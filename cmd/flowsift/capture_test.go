@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"net"
@@ -442,5 +443,59 @@ func TestCaptureUsage(t *testing.T) {
 	out, _, st := runCLI(t, "capture", "--help")
 	if st != exitOK || !strings.Contains(out, "--listen") || !strings.Contains(out, "--max-flows") {
 		t.Errorf("help: status %d\n%s", st, out)
+	}
+}
+
+// TestCaptureStore: capture --store writes every record, with its verdict
+// and the policy snapshot id when judged, and the packet totals equal the
+// traffic's.
+func TestCaptureStore(t *testing.T) {
+	t.Setenv("XDG_CACHE_HOME", t.TempDir()) // the spool directory
+	t.Setenv("CLICKHOUSE_PASSWORD", "")
+	dir := t.TempDir()
+	pcap := filepath.Join(dir, "t.pcap")
+	f, err := os.Create(pcap)
+	if err != nil {
+		t.Fatal(err)
+	}
+	truth, err := pcapgen.Write(f, pcapgen.Config{Seed: 8, Packets: 5000, Flows: 150}, false)
+	f.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var packets, bytes uint64
+	for _, c := range truth {
+		packets, bytes = packets+c.Packets, bytes+c.Bytes
+	}
+	for _, judged := range []bool{false, true} {
+		db := chsrv.NewDatabase(t)
+		args := []string{"capture", "-q", "-r", pcap, "-o", filepath.Join(dir, "out.jsonl"), "--store", chsrv.URL(db)}
+		if judged {
+			args = append(args, storePolicy...)
+		}
+		_, stderr, st := runCLI(t, args...)
+		if st != exitOK {
+			t.Fatalf("judged %v: status %d\n%s", judged, st, stderr)
+		}
+		recs, _ := os.ReadFile(filepath.Join(dir, "out.jsonl"))
+		n := uint64(len(parseCapRecs(t, recs)))
+		conn, err := chsrv.Conn(db)
+		if err != nil {
+			t.Fatal(err)
+		}
+		policyID := ""
+		if judged {
+			policyID, _ = policySnapshotID([]string{storePolicy[1], storePolicy[3], storePolicy[5]})
+		}
+		var gotN, gotP, gotB, withPolicy uint64
+		row := conn.QueryRow(context.Background(), "SELECT count(), sum(packets), sum(bytes), countIf(policy = ?) FROM flows", policyID)
+		if err := row.Scan(&gotN, &gotP, &gotB, &withPolicy); err != nil {
+			t.Fatal(err)
+		}
+		conn.Close()
+		if gotN != n || gotP != packets || gotB != bytes || withPolicy != n {
+			t.Errorf("judged %v: %d rows, %d packets, %d bytes, %d with policy %q; want %d, %d, %d", judged, gotN, gotP, gotB,
+				withPolicy, policyID, n, packets, bytes)
+		}
 	}
 }
