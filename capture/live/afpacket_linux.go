@@ -37,6 +37,8 @@ const (
 // GRE, "any") as SOCK_DGRAM from the network header (LinkRaw), where a
 // non-IP frame shows up as an undecodable one.
 //
+// Frame.Iface is the kernel's interface index (IfaceName names it).
+//
 // Fanout hashes on the kernel's flow hash, which is symmetric and, for
 // fragments, uses addresses and protocol only: all fragments of a datagram
 // reach one worker, but a flow whose first packets are fragmented may be
@@ -114,6 +116,22 @@ func OpenInterface(iface string, o Options) ([]Source, error) {
 	return out, nil
 }
 
+// IfaceName returns the name of a kernel interface index ("" when it is
+// gone), cached: the flow table calls it once per record.
+func IfaceName(index uint32) string {
+	if v, ok := ifaceNames.Load(index); ok {
+		return v.(string)
+	}
+	name := ""
+	if ifc, err := net.InterfaceByIndex(int(index)); err == nil {
+		name = ifc.Name
+	}
+	ifaceNames.Store(index, name)
+	return name
+}
+
+var ifaceNames sync.Map
+
 // hardwareType returns the interface's ARPHRD_* type (SIOCGIFHWADDR on a
 // socket of the caller's network namespace; /sys may belong to another).
 func hardwareType(iface string) (uint16, error) {
@@ -171,7 +189,8 @@ func (s *afSource) Read(f *capture.Frame) error {
 	}
 	s.number++
 	s.frames.Add(1)
-	*f = capture.Frame{Time: ci.Timestamp.UnixNano(), Data: data, OrigLen: uint32(ci.Length), Link: s.link, Number: s.number}
+	*f = capture.Frame{Time: ci.Timestamp.UnixNano(), Data: data, OrigLen: uint32(ci.Length), Link: s.link, Number: s.number,
+		Iface: uint32(ci.InterfaceIndex)}
 	return nil
 }
 

@@ -12,3 +12,6 @@ const InterfaceSupported = false
 func OpenInterface(iface string, o Options) ([]Source, error) {
 	return nil, errors.New("reading an interface needs a Linux build with cgo (AF_PACKET, libpcap); use --listen for mirror sessions")
 }
+
+// IfaceName names a kernel interface index; without AF_PACKET there are none.
+func IfaceName(index uint32) string { return "" }

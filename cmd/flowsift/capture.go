@@ -167,13 +167,15 @@ func runCapture(e *env, args []string) int {
 	var srcs []live.Source
 	var err error
 	source := flowlog.SourceLive
+	var ifaceName func(uint32) string // the record's iface key
 	switch {
 	case *iface != "":
 		srcs, err = live.OpenInterface(*iface, opts)
+		ifaceName = live.IfaceName
 	case *listen != "":
-		srcs, err = live.OpenListener(listenAddr, opts)
+		srcs, err = live.OpenListener(listenAddr, opts) // iface "": the tunnel keys name the session
 	default:
-		srcs, source, err = openCaptureFile(*readFile)
+		srcs, source, ifaceName, err = openCaptureFile(*readFile)
 	}
 	if err != nil {
 		fmt.Fprintf(e.stderr, "flowsift capture: %v\n", err)
@@ -228,7 +230,7 @@ func runCapture(e *env, args []string) int {
 	}
 
 	engine := live.Start(live.EngineConfig{Sources: srcs,
-		Table: flowtable.Config{Active: *active, Idle: *idle, MaxFlows: *maxFlows, Source: source}})
+		Table: flowtable.Config{Active: *active, Idle: *idle, MaxFlows: *maxFlows, Source: source, IfaceName: ifaceName}})
 
 	ctx, stopSignals := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stopSignals()
@@ -334,22 +336,31 @@ func closeAll(srcs []live.Source) {
 	}
 }
 
-// openCaptureFile opens -r FILE as one engine source.
-func openCaptureFile(path string) ([]live.Source, flowlog.Source, error) {
+// openCaptureFile opens -r FILE as one engine source; interfaces are named
+// by the pcapng if_name option, as flowsift flows does.
+func openCaptureFile(path string) ([]live.Source, flowlog.Source, func(uint32) string, error) {
 	f, err := os.Open(path)
 	if err != nil {
-		return nil, 0, err
+		return nil, 0, nil, err
 	}
 	r, err := pcapfile.NewReader(bufio.NewReaderSize(f, 1<<20))
 	if err != nil {
 		f.Close()
-		return nil, 0, fmt.Errorf("%s: %w", path, err)
+		return nil, 0, nil, fmt.Errorf("%s: %w", path, err)
 	}
 	src := flowlog.SourcePcap
 	if r.Format() == pcapfile.FormatPcapNG {
 		src = flowlog.SourcePcapng
 	}
-	return []live.Source{live.FromFrames(closingReader{r, f})}, src, nil
+	// Interfaces() grows as the reader meets later sections; the flow
+	// table calls this from the worker that drives the reader.
+	name := func(i uint32) string {
+		if ifs := r.Interfaces(); int(i) < len(ifs) {
+			return ifs[i].Name
+		}
+		return ""
+	}
+	return []live.Source{live.FromFrames(closingReader{r, f})}, src, name, nil
 }
 
 type closingReader struct {

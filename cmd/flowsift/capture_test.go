@@ -32,6 +32,7 @@ type capRec struct {
 	Packets      int64
 	Bytes        int64
 	Source       string
+	Iface        string
 	IcmpType     *int    `json:"icmp_type"`
 	TunnelVNI    *int    `json:"tunnel_vni"`
 	TunnelSrc    *string `json:"tunnel_src"`
@@ -264,8 +265,8 @@ func TestCaptureLiveVeth(t *testing.T) {
 	}
 	recs := parseCapRecs(t, b)
 	for _, r := range recs {
-		if r.Source != "live" {
-			t.Fatalf("record source %q, want live", r.Source)
+		if r.Source != "live" || r.Iface != p.B {
+			t.Fatalf("record source %q iface %q, want live, %s", r.Source, r.Iface, p.B)
 		}
 	}
 	compareTotals(t, recordTotals(recs), truthTotals(truth))
