@@ -33,6 +33,14 @@ type Decoder struct {
 	needInner bool            // a tunnel or encapsulation was entered and no IP header followed yet
 	udpPorts  [65536]uint8
 	noRecover bool // tests: let a panic through
+	capLen    int  // len(Frame.Data) of the frame being decoded
+	origLen   int  // Frame.OrigLen (at least capLen)
+}
+
+// origLeft is the original (wire) length of the frame from b on, b being
+// a suffix of the frame's data.
+func (d *Decoder) origLeft(b []byte) int {
+	return d.origLen - (d.capLen - len(b))
 }
 
 // New returns a Decoder.
@@ -94,6 +102,7 @@ func (d *Decoder) Decode(f *capture.Frame, p *capture.Packet) {
 		return
 	}
 	d.pkt, d.needInner = p, false
+	d.capLen, d.origLen = len(f.Data), max(int(f.OrigLen), len(f.Data))
 	if f.Link == capture.LinkVXLAN || f.Link == capture.LinkGeneve {
 		// The listener's socket stripped the outer IP/UDP headers.
 		p.Src, p.Dst = f.OuterSrc, f.OuterDst

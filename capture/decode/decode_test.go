@@ -90,6 +90,18 @@ func TestEthernetTCP(t *testing.T) {
 	}
 }
 
+func TestIPv4TSOLengthZero(t *testing.T) {
+	b := build(t, eth(layers.EthernetTypeIPv4), ip4("10.0.0.1", "10.0.0.2", layers.IPProtocolTCP), tcp(1234, 80), gopacket.Payload(make([]byte, 3000)))
+	binary.BigEndian.PutUint16(b[14+2:], 0)
+	d := New(Options{})
+	var p capture.Packet
+	d.Decode(&capture.Frame{Data: b[:200], OrigLen: uint32(len(b)), Link: capture.LinkEthernet, Time: 7, Iface: 3}, &p)
+	flow(t, p, "10.0.0.1", "10.0.0.2", 6, 1234, 80, 1)
+	if p.L3Len != 3040 || !p.Truncated {
+		t.Errorf("l3 %d truncated %v", p.L3Len, p.Truncated)
+	}
+}
+
 func TestQinQ(t *testing.T) {
 	b := build(t, eth(layers.EthernetTypeQinQ),
 		&layers.Dot1Q{VLANIdentifier: 100, Type: layers.EthernetTypeDot1Q},

@@ -437,6 +437,12 @@ func (l *ipv4Layer) DecodeFromBytes(b []byte, _ gopacket.DecodeFeedback) error {
 	}
 	ihl := int(b[0]&0x0f) * 4
 	total := int(be.Uint16(b[2:]))
+	if total == 0 {
+		// TCP segmentation offload: a host capture of an outgoing
+		// segment before the NIC split it. As TShark does, take the
+		// packet's length on the wire from here on.
+		total = l.s.d.origLeft(b)
+	}
 	if ihl < 20 || total < ihl {
 		return errBadHeader
 	}
