@@ -13,7 +13,7 @@ import (
 
 // Layer types flowsift registers with gopacket for the layers gopacket
 // v1.1.19 lacks (or that are pseudo layers of the stage driver). Numbers
-// 1900-1909 are taken from gopacket's "application" range.
+// 1901-1907 are taken from gopacket's "application" range (1000-1999).
 var (
 	// LayerTypeNextStage ends a stage at an encapsulation boundary; no
 	// parser registers it, so DecodeLayers stops there.
