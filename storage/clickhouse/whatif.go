@@ -30,9 +30,9 @@ var flowKeysKey = []string{"iface", "direction", "src", "dst", "sport", "dport",
 
 // icmpExpr packs the ICMP type and code of attrs: -1 without a type, code
 // 255 when absent (whatif.Row decodes it).
-const icmpExpr = "if(`proto` = 1 OR `proto` = 58, if(visitParamHas(`attrs`, 'icmp_type'), " +
-	"toInt32(visitParamExtractInt(`attrs`, 'icmp_type')) * 256 + if(visitParamHas(`attrs`, 'icmp_code'), " +
-	"toInt32(visitParamExtractInt(`attrs`, 'icmp_code')), 255), toInt32(-1)), toInt32(-1))"
+const icmpExpr = "toInt32(if(`proto` = 1 OR `proto` = 58, if(visitParamHas(`attrs`, 'icmp_type'), " +
+	"visitParamExtractInt(`attrs`, 'icmp_type') * 256 + if(visitParamHas(`attrs`, 'icmp_code'), " +
+	"visitParamExtractInt(`attrs`, 'icmp_code'), 255), -1), -1))"
 
 // FlowKeysDDL creates the what-if aggregate table.
 func (s Schema) FlowKeysDDL() string {
@@ -113,6 +113,9 @@ func (q WhatifQuery) SQL(s Schema) string {
 		arr = "[" + strings.Join(parts, ", ") + "]"
 	}
 	rep := func(col string) string {
+		if len(q.Bounds) == 0 {
+			return col
+		}
 		return fmt.Sprintf("arrayElement(%s, toUInt32(arrayCount(x -> x <= %s, %s)))", arr, col, arr)
 	}
 	var where []string
