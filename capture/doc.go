@@ -5,7 +5,10 @@
 // judging records to analyze and writing them to storage.
 //
 // The root package holds the types the stages share (Frame, Packet, Tunnel)
-// and the pipeline that joins them; capture/pcapfile reads capture files,
-// capture/live reads interfaces and mirror sessions, capture/decode turns a
-// Frame into a Packet and capture/flowtable turns Packets into records.
+// and Pipeline, which joins a frame source, a decoder and a flow table into
+// a flowlog.Reader. The stages live in sub-packages that import this one:
+// capture/pcapfile reads capture files, capture/live reads interfaces and
+// mirror sessions, capture/decode turns a Frame into a Packet and
+// capture/flowtable turns Packets into records. Pipeline therefore takes
+// them as interfaces; cmd/flowsift (wiring_capture.go) puts them together.
 package capture
