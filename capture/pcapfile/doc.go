@@ -1,5 +1,6 @@
 // Package pcapfile owns reading capture files: classic pcap (micro- or
-// nanosecond timestamps, either byte order) and pcapng (several sections
+// nanosecond timestamps, either byte order, and the modified "Kuznetzov"
+// variant) and pcapng (several sections
 // in either byte order, several interfaces with their own link types,
 // timestamp resolutions and offsets; Enhanced, Simple and obsolete Packet
 // Blocks), streamed from an io.Reader into capture.Frames, plus a small

@@ -279,3 +279,26 @@ func TestReaderAllocs(t *testing.T) {
 		t.Errorf("%v allocations per frame", n)
 	}
 }
+
+// TestModifiedPcap reads the modified (Kuznetzov) pcap format, whose record
+// headers carry 8 more bytes.
+func TestModifiedPcap(t *testing.T) {
+	for _, o := range []binary.ByteOrder{binary.LittleEndian, binary.BigEndian} {
+		h := make([]byte, 24)
+		o.PutUint32(h, 0xa1b2cd34)
+		o.PutUint16(h[4:], 2)
+		o.PutUint16(h[6:], 4)
+		o.PutUint32(h[16:], 65535)
+		o.PutUint32(h[20:], 1)
+		rec := make([]byte, 24)
+		o.PutUint32(rec, 10)
+		o.PutUint32(rec[4:], 5)
+		o.PutUint32(rec[8:], 3)
+		o.PutUint32(rec[12:], 60)
+		file := append(append(h, rec...), "abc"...)
+		frames, r, err := readAll(t, file)
+		if err != io.EOF || len(frames) != 1 || frames[0].Time != 10e9+5000 || string(frames[0].Data) != "abc" || frames[0].OrigLen != 60 || r.LinkType() != capture.LinkEthernet {
+			t.Errorf("%v: %v %+v", o, err, frames)
+		}
+	}
+}

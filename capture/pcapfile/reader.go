@@ -46,6 +46,8 @@ const (
 	magicMicroLE = 0xd4c3b2a1
 	magicNanoBE  = 0xa1b23c4d
 	magicNanoLE  = 0x4d3cb2a1
+	magicKuzBE   = 0xa1b2cd34 // Alexey Kuznetzov's modified pcap: 8 more bytes per record header
+	magicKuzLE   = 0x34cdb2a1
 	magicNG      = 0x0a0d0d0a // pcapng Section Header Block type (palindromic)
 	ngByteOrder  = 0x1a2b3c4d
 )
@@ -126,7 +128,8 @@ type Reader struct {
 	err    error  // sticky
 
 	// classic pcap
-	nano bool
+	nano   bool
+	recHdr int // 16, or 24 for the modified (Kuznetzov) format
 
 	// pcapng
 	ifaces     []Interface // all IDBs of the file, global index
@@ -150,7 +153,7 @@ func NewReader(r io.Reader) (*Reader, error) {
 		return nil, rd.fail(0, "file shorter than a magic number", err)
 	}
 	switch binary.BigEndian.Uint32(head) {
-	case magicMicroBE, magicNanoBE, magicMicroLE, magicNanoLE:
+	case magicMicroBE, magicNanoBE, magicMicroLE, magicNanoLE, magicKuzBE, magicKuzLE:
 		rd.format = FormatPcap
 		if err := rd.readPcapHeader(); err != nil {
 			return nil, err
@@ -253,7 +256,12 @@ func (r *Reader) readPcapHeader() error {
 	if err != nil {
 		return r.fail(0, "file header cut short", err)
 	}
+	r.recHdr = 16
 	switch binary.BigEndian.Uint32(h) {
+	case magicKuzBE:
+		r.order, r.recHdr = binary.BigEndian, 24
+	case magicKuzLE:
+		r.order, r.recHdr = binary.LittleEndian, 24
 	case magicMicroBE:
 		r.order = binary.BigEndian
 	case magicNanoBE:
@@ -287,7 +295,7 @@ func (r *Reader) nextPcap(f *capture.Frame) error {
 	} else if err != nil {
 		return r.fail(start, "reading record header", err)
 	}
-	h, err := r.readN(16)
+	h, err := r.readN(r.recHdr)
 	if err != nil {
 		return r.fail(start, "record header cut short", err)
 	}
