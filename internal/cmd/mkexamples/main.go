@@ -186,6 +186,21 @@ func policies(files map[string][]byte) {
 				entry(32767, true, "deny", "-1", "0.0.0.0/0", 0, 0),
 			}},
 	}})
+	// A change under review, for flowsift whatif --proposed (edit format of
+	// analyze/whatif): it breaks SSH from the internet, opens replies to all
+	// client ports on the data subnet and removes a rule nothing used.
+	files["policy/aws/proposed-edit.yaml"] = []byte(`# flowsift whatif --current <the three describe-*.json> --proposed proposed-edit.yaml
+flowsift_policy_edit: 1
+edits:
+  # SSH to the public subnet only from the office range (was 0.0.0.0/0).
+  - change: acl-0public000000001/ingress/120
+    remote: [203.0.113.0/24]
+  # Replies from the data subnet to every client port (was 32768-60999).
+  - change: acl-0data0000000001/egress/100
+    ports: ["1024-65535"]
+  # The app tier's SSH-from-bastion rule: no flow ever used it.
+  - remove: sg-0app0000000000001/ingress/1
+`)
 }
 
 // rec is one AWS flow-log record of the scenario.
