@@ -394,12 +394,14 @@ type scopeLayers struct {
 	layers []*policy.Layer
 	// portsOf restricts a layer to a destination port range (node filters).
 	ports []policy.PortRange
+	// local: remotes for which SkipLocal layers are not crossed.
+	local []netip.Prefix
 }
 
 func scopesOf(set *policy.Set) map[string]scopeLayers {
 	m := map[string]scopeLayers{}
 	for _, ifc := range set.Interfaces {
-		m["interface "+ifc.ID] = scopeLayers{id: ifc.ID, layers: ifc.Layers}
+		m["interface "+ifc.ID] = scopeLayers{id: ifc.ID, layers: ifc.Layers, local: ifc.Local}
 	}
 	for _, d := range set.Deployments {
 		if d.Layer != nil {
@@ -442,13 +444,31 @@ func scopeAllowed(sl scopeLayers, dir policy.Dir) ([]box, bool) {
 		}
 		return out, true
 	}
+	// Remotes inside the interface's local prefixes bypass SkipLocal
+	// layers (AWS NACLs within a subnet).
+	var local []box
+	for _, p := range sl.local {
+		if !p.IsValid() {
+			continue
+		}
+		b := fullBox(famOf(p))
+		b.d[dRemote] = prefixIval(p)
+		local = append(local, b)
+	}
 	cur := base
 	for _, l := range sl.layers {
-		a, ok := allowed(l.Chain(dir), cur)
+		in := cur
+		var bypass []box
+		if l.SkipLocal && len(local) > 0 {
+			outside := subtract(cur, local)
+			bypass = subtract(cur, outside) // cur ∩ local
+			in = outside
+		}
+		a, ok := allowed(l.Chain(dir), in)
 		if !ok {
 			return nil, false
 		}
-		cur = a
+		cur = append(a, bypass...)
 	}
 	return cur, true
 }
