@@ -29,5 +29,15 @@ section "4. Lint the policy alone (configuration only): exposed ports, NACLs tha
   "flowsift policy lint --policy describe-security-groups.json,describe-network-acls.json,describe-network-interfaces.json --format markdown"
 "$fs" policy lint "${policy[@]}" --format markdown || true
 
+section "5. What if? A proposed change (SSH only from the office, wider reply ports on the data subnet, an unused rule removed) judged over the same traffic" \
+  "flowsift whatif --current <the three describe-*.json> --proposed proposed-edit.yaml --format markdown ...; then --format html -o REPORT"
+"$fs" whatif -q "${policy[@]/--policy/--current}" --proposed "$ex/policy/aws/proposed-edit.yaml" --format markdown --top 5 \
+  "$ex/flowlogs/aws-s3" "$ex/flowlogs/cloudwatch" 2>/dev/null
+report="${TMPDIR:-/tmp}/flowsift-whatif-report.html"
+"$fs" whatif -q "${policy[@]/--policy/--current}" --proposed "$ex/policy/aws/proposed-edit.yaml" --format html -o "$report" \
+  "$ex/flowlogs/aws-s3" "$ex/flowlogs/cloudwatch" 2>/dev/null
+echo
+echo "what-if HTML report (self-contained, printable): $report"
+
 echo
 echo "demo: done (exit statuses and every flag: flowsift COMMAND --help)"
