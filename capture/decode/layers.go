@@ -681,15 +681,17 @@ func (l *udpLayer) DecodeFromBytes(b []byte, _ gopacket.DecodeFeedback) error {
 		s.finish(gopacket.LayerTypeZero, nil)
 		return nil
 	}
-	// TShark's rule: try the lower port first, then the higher one. A low
-	// port below 1024 is taken as belonging to its own (registered)
-	// protocol, so only then is the higher port not tried.
+	// TShark's rule: try the lower port first, then the higher one, each
+	// only if a dissector is registered for it. Approximation: a low port
+	// below 1024 (other than 0) is taken as registered to its own
+	// protocol, so the higher one is then not tried; a registered low port
+	// of 1024 or more (e.g. 4500 IPsec NAT-T to 4789) is not known here.
 	lo, hi := sp, dp
 	if lo > hi {
 		lo, hi = hi, lo
 	}
 	tun := s.d.udpPorts[lo]
-	if tun == 0 && lo >= 1024 {
+	if tun == 0 && (lo >= 1024 || lo == 0) { // port 0 is skipped, as TShark does
 		tun = s.d.udpPorts[hi]
 	}
 	if tun == 0 {
