@@ -6,7 +6,8 @@
 #     CAPTURE_PACKETS packets (default 2,000,000) over CAPTURE_FLOWS
 #     connections (default 20,000).
 #  2. End to end on each file, best of RUNS (default 3): flowsift capture -r
-#     (file -> decode -> flow table -> JSONL records to /dev/null) next to
+#     (file -> decode -> flow table -> JSONL records to /dev/null; "flows"
+#     is flowsift flows FILE on the same file) next to
 #     softflowd -r (NetFlow v9 to a local UDP sink), nfpcapd -r and argus -r,
 #     as packets/s of wall time and of CPU time (the machine may be shared),
 #     with flowsift's ratio to each. Goal: plain >= 4x softflowd.
@@ -79,13 +80,14 @@ group() { printf "%'d" "$1"; }
 export LC_NUMERIC=en_US.UTF-8 2>/dev/null || true
 
 declare -A wall_pps cpu_pps
-tools="flowsift softflowd nfpcapd argus"
+tools="flowsift flows softflowd nfpcapd argus"
 for set in plain vxlan; do
   file=$plain
   [ "$set" = vxlan ] && file=$vxlan
   for tool in $tools; do
     case $tool in
       flowsift)  measure .bench/flowsift capture -r "$file" -q -o /dev/null ;;
+      flows)     measure .bench/flowsift flows -q "$file" ;; # the flows command's pipeline (capture.Pipeline)
       softflowd) measure softflowd -d -r "$file" -v 9 -n "127.0.0.1:$sinkport" ;;
       nfpcapd)   measure nfpcapd -r "$file" -w "$work/out" ;;
       argus)     measure argus -r "$file" -w "$work/out/argus.out" ;;
