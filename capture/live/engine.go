@@ -67,6 +67,9 @@ type Engine struct {
 	errs    []error
 }
 
+// drainLimit bounds how long a worker keeps reading after Stop.
+const drainLimit = 2 * time.Second
+
 type worker struct {
 	e      *Engine
 	id     int
@@ -126,8 +129,9 @@ func Start(cfg EngineConfig) *Engine {
 // The consumer must call Done on every batch (or the workers stall).
 func (e *Engine) Records() <-chan *Batch { return e.out }
 
-// Stop asks the workers to finish: each notices within one poll interval,
-// flushes its table and closes its source.
+// Stop asks the workers to finish: each reads on until its source has
+// been idle for one poll interval (at most drainLimit), flushes its table
+// and closes its source.
 func (e *Engine) Stop() { e.stop.Store(true) }
 
 // Err returns the errors that ended workers early (a failed socket, a
@@ -216,10 +220,23 @@ func (w *worker) run() {
 	ship := int64(w.e.cfg.Ship)
 	nextSweep := int64(-1 << 63)
 	w.lastShip = w.e.cfg.Clock()
-	for !w.e.stop.Load() {
+	// After Stop the worker still reads what the kernel has queued, until
+	// the source is idle for a poll interval or for at most drainLimit, so
+	// that frames captured before the signal are counted.
+	var stopAt int64
+	for {
+		if stopAt == 0 && w.e.stop.Load() {
+			stopAt = time.Now().UnixNano()
+		}
+		if stopAt != 0 && time.Now().UnixNano()-stopAt > int64(drainLimit) {
+			break
+		}
 		err := w.src.Read(&f)
 		if err != nil {
 			if err == ErrTimeout {
+				if stopAt != 0 {
+					break
+				}
 				now := w.e.cfg.Clock()
 				w.table.Expire(now, w.emit)
 				w.ship()
