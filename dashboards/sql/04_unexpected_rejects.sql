@@ -1,0 +1,20 @@
+-- title: Unexpected rejects (log REJECT, policy accept)
+-- panel: table
+-- width: 24
+-- description: The 20 worst groups of finding unexpected-reject (interface, source, destination, port, protocol, deciding rule or reason), from the hourly offenders rollup.
+SELECT
+    iface,
+    replaceRegexpOne(IPv6NumToString(src), '^::ffff:', '') AS source,
+    replaceRegexpOne(IPv6NumToString(dst), '^::ffff:', '') AS destination,
+    dport,
+    proto,
+    rule,
+    sum(flows) AS flows,
+    sum(packets) AS packets,
+    sum(bytes) AS bytes
+FROM offenders_1h
+WHERE finding = 'unexpected-reject' AND $__timeFilter(bucket)
+GROUP BY iface, src, dst, dport, proto, rule
+HAVING flows != 0
+ORDER BY flows DESC, bytes DESC
+LIMIT 20
