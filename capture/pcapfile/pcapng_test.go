@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"io"
+	"os"
 	"strings"
 	"testing"
 
@@ -300,5 +301,29 @@ func TestModifiedPcap(t *testing.T) {
 		if err != io.EOF || len(frames) != 1 || frames[0].Time != 10e9+5000 || string(frames[0].Data) != "abc" || frames[0].OrigLen != 60 || r.LinkType() != capture.LinkEthernet {
 			t.Errorf("%v: %v %+v", o, err, frames)
 		}
+	}
+}
+
+func TestSniff(t *testing.T) {
+	for _, file := range corpusFiles(t) {
+		b := make([]byte, 4)
+		fh, err := os.Open(file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		io.ReadFull(fh, b)
+		fh.Close()
+		f, ok := Sniff(b)
+		bad := strings.Contains(file, "bad-magic")
+		wantF := FormatPcap
+		if strings.HasSuffix(file, ".pcapng") {
+			wantF = FormatPcapNG
+		}
+		if ok == bad || (ok && f != wantF) {
+			t.Errorf("%s: %v %v", file, f, ok)
+		}
+	}
+	if _, ok := Sniff([]byte{0xa1}); ok {
+		t.Error("short input sniffed")
 	}
 }

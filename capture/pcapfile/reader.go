@@ -633,3 +633,19 @@ func (r *Reader) simpleBlock(f *capture.Frame, start int64, body []byte) error {
 	}
 	return nil
 }
+
+// Sniff reports whether b (the first bytes of an input, at least 4) starts
+// like a capture file, and which format: for content detection before a
+// Reader is made.
+func Sniff(b []byte) (Format, bool) {
+	if len(b) < 4 {
+		return 0, false
+	}
+	switch binary.BigEndian.Uint32(b) {
+	case magicMicroBE, magicMicroLE, magicNanoBE, magicNanoLE, magicKuzBE, magicKuzLE:
+		return FormatPcap, true
+	case magicNG:
+		return FormatPcapNG, true
+	}
+	return 0, false
+}
