@@ -113,51 +113,55 @@ func ScanIPv4(b []byte, i int) (a netip.Addr, j int, ok bool) {
 	return netip.AddrFrom4([4]byte{byte(ip >> 24), byte(ip >> 16), byte(ip >> 8), byte(ip)}), i + k, true
 }
 
-// scanIPv4 is ScanIPv4 on 16 readable bytes at p (it reads at most 16),
-// one field at a time from a four-byte word, without a branch per digit.
+// scanIPv4 is ScanIPv4 on 16 readable bytes at p (it reads at most 16).
 // ip holds the address with its first field in the high byte.
 func scanIPv4(p unsafe.Pointer) (ip uint32, k int, ok bool) {
-	v, d := octet(*(*uint32)(p))
-	// Fields 1-3 start after the previous field and its dot; a field is
-	// bad (v > 255) when its digit count is wrong, it has a leading zero
-	// or it is not followed by a dot (octetDot checks the dot).
-	k = d + 1
-	if v > 255 || octetDot(*(*uint32)(p), d) {
+	v, d := octet(p)
+	if d == 0 || *(*byte)(unsafe.Add(p, d)) != '.' {
 		return 0, 0, false
 	}
+	k = d + 1
 	ip = v
-	for f := 1; f < 4; f++ {
-		w := *(*uint32)(unsafe.Add(p, k))
-		v, d = octet(w)
-		if v > 255 || f < 3 && octetDot(w, d) {
-			return 0, 0, false
-		}
-		ip = ip<<8 | v
-		k += d + 1
+	if v, d = octet(unsafe.Add(p, k)); d == 0 || *(*byte)(unsafe.Add(p, k+d)) != '.' {
+		return 0, 0, false
 	}
-	return ip, k - 1, true
+	k += d + 1
+	ip = ip<<8 | v
+	if v, d = octet(unsafe.Add(p, k)); d == 0 || *(*byte)(unsafe.Add(p, k+d)) != '.' {
+		return 0, 0, false
+	}
+	k += d + 1
+	ip = ip<<8 | v
+	if v, d = octet(unsafe.Add(p, k)); d == 0 {
+		return 0, 0, false
+	}
+	return ip<<8 | v, k + d, true
 }
 
-// octet converts the field at the start of w (four bytes of text, first in
-// the low byte): its value and digit count d, or a value above 255 when the
-// field is not one to three digits without a leading zero.
-func octet(w uint32) (v uint32, d int) {
-	t := w ^ 0x30303030 // digits become 0-9, every other byte >= 10
-	m := ((t & 0x7f7f7f7f) + 0x76767676 | t) & 0x80808080
-	d = bits.TrailingZeros32(m) >> 3 // 0 to 4
-	if uint(d-1) > 2 || d > 1 && byte(t) == 0 {
-		return 256, d
+// octet reads one to three digits at p (netip's rules: no leading zero,
+// at most 255) and returns their value and count; d == 0 when no valid
+// field starts at p. A fourth digit is left for the caller to see.
+func octet(p unsafe.Pointer) (v uint32, d int) {
+	v = uint32(*(*byte)(p)) - '0'
+	if v > 9 {
+		return 0, 0
 	}
-	// Right-align the d digits in three bytes (hundreds first), then
-	// 100*h + 10*t + u with the multiplies of DigitsValue.
-	x := t << (8 * uint(4-d))      // bytes 0, h, t, u (first lowest; missing digits 0)
-	x = (x*10 + x>>8) & 0x00ff00ff // 10*0+h, 10*t+u
-	return (x*100 + x>>16) & 0xffff, d
+	c := uint32(*(*byte)(unsafe.Add(p, 1))) - '0'
+	if c > 9 {
+		return v, 1
+	}
+	if v == 0 {
+		return 0, 0 // leading zero
+	}
+	v = v*10 + c
+	if c = uint32(*(*byte)(unsafe.Add(p, 2))) - '0'; c > 9 {
+		return v, 2
+	}
+	if v = v*10 + c; v > 255 {
+		return 0, 0
+	}
+	return v, 3
 }
-
-// octetDot reports whether the byte after the d digits at the start of w
-// is not a dot.
-func octetDot(w uint32, d int) bool { return byte(w>>(8*uint(d))) != '.' }
 
 // ScanToken returns the index of the first byte at or after b[i] that is
 // below '!' (space, tab, control), or len(b).
