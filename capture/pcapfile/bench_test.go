@@ -1,7 +1,6 @@
 package pcapfile
 
 import (
-	"bufio"
 	"encoding/binary"
 	"io"
 	"os"
@@ -53,7 +52,7 @@ func BenchmarkReadPcap(b *testing.B) {
 	var total int64
 	for i := 0; i < b.N; i++ {
 		fh.Seek(0, io.SeekStart)
-		r, err := NewReader(bufio.NewReaderSize(fh, 1<<20))
+		r, err := NewReader(fh)
 		if err != nil {
 			b.Fatal(err)
 		}

@@ -1,7 +1,6 @@
 package pcapfile
 
 import (
-	"bufio"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -120,7 +119,10 @@ func MapLink(v uint32) capture.LinkType {
 // Reader reads frames from a pcap or pcapng stream. It holds one read
 // buffer and hands out Frames whose Data is valid until the next call.
 type Reader struct {
-	br     *bufio.Reader
+	src    io.Reader
+	buf    []byte // read buffer; unread bytes are buf[lo:hi]
+	lo, hi int
+	rerr   error // first error from src (io.EOF at its end)
 	format Format
 	order  binary.ByteOrder
 	off    int64  // bytes consumed so far
@@ -144,14 +146,11 @@ type Reader struct {
 // the first frame. The format (pcap in either byte order and timestamp
 // precision, or pcapng) is detected from the magic number.
 func NewReader(r io.Reader) (*Reader, error) {
-	rd := &Reader{br: bufio.NewReaderSize(r, bufSize)}
-	head, err := rd.br.Peek(4)
-	if len(head) < 4 {
-		if err == io.EOF {
-			err = io.ErrUnexpectedEOF
-		}
-		return nil, rd.fail(0, "file shorter than a magic number", err)
+	rd := &Reader{src: r, buf: make([]byte, bufSize)}
+	if !rd.fill(4) {
+		return nil, rd.fail(0, "file shorter than a magic number", rd.shortErr())
 	}
+	head := rd.buf[rd.lo:]
 	switch binary.BigEndian.Uint32(head) {
 	case magicMicroBE, magicNanoBE, magicMicroLE, magicNanoLE, magicKuzBE, magicKuzLE:
 		rd.format = FormatPcap
@@ -193,60 +192,92 @@ func (r *Reader) fail(off int64, reason string, err error) error {
 	return r.err
 }
 
-// readN returns the next n bytes (valid until the next read) and consumes
-// them. A short read is reported as io.ErrUnexpectedEOF (or the reader's
-// own error).
-func (r *Reader) readN(n int) ([]byte, error) {
-	if n <= bufSize {
-		b, err := r.br.Peek(n)
-		if len(b) < n {
-			if err == io.EOF || err == nil {
-				err = io.ErrUnexpectedEOF
-			}
-			r.off += int64(len(b))
-			r.br.Discard(len(b))
-			return nil, err
+// fill reads from src until at least n bytes are unread (n <= len(buf)),
+// moving the unread bytes to the front first. It reports whether they are.
+func (r *Reader) fill(n int) bool {
+	if r.lo > 0 {
+		r.hi = copy(r.buf, r.buf[r.lo:r.hi])
+		r.lo = 0
+	}
+	for r.hi < n && r.rerr == nil {
+		k, err := r.src.Read(r.buf[r.hi:])
+		r.hi += k
+		if err != nil {
+			r.rerr = err
+		} else if k == 0 {
+			r.rerr = io.ErrNoProgress // a Reader returning 0, nil forever
 		}
-		r.br.Discard(n)
+	}
+	return r.hi >= n
+}
+
+// shortErr is the error for input that ended inside a record.
+func (r *Reader) shortErr() error {
+	if r.rerr == nil || r.rerr == io.EOF {
+		return io.ErrUnexpectedEOF
+	}
+	return r.rerr
+}
+
+// readN returns the next n bytes (valid until the next read) and consumes
+// them. A short read is reported as io.ErrUnexpectedEOF (or src's error).
+func (r *Reader) readN(n int) ([]byte, error) {
+	if r.hi-r.lo >= n {
+		b := r.buf[r.lo : r.lo+n]
+		r.lo += n
 		r.off += int64(n)
 		return b, nil
 	}
-	// Large: read into r.big, growing it only as data actually arrives so a
-	// truncated file claiming a huge record does not allocate it all.
-	r.big = r.big[:0]
-	for len(r.big) < n {
-		chunk := n - len(r.big)
-		if chunk > 4<<20 {
-			chunk = 4 << 20
+	return r.readSlow(n)
+}
+
+func (r *Reader) readSlow(n int) ([]byte, error) {
+	if n <= len(r.buf) {
+		if !r.fill(n) {
+			r.off += int64(r.hi - r.lo)
+			r.lo = r.hi
+			return nil, r.shortErr()
 		}
+		b := r.buf[r.lo : r.lo+n]
+		r.lo += n
+		r.off += int64(n)
+		return b, nil
+	}
+	// Large: gather into r.big, growing it only as data actually arrives so
+	// that a truncated file claiming a huge record does not allocate it all.
+	r.big = append(r.big[:0], r.buf[r.lo:r.hi]...)
+	r.off += int64(r.hi - r.lo)
+	r.lo, r.hi = 0, 0
+	for len(r.big) < n {
+		chunk := min(n-len(r.big), 4<<20)
 		if cap(r.big)-len(r.big) < chunk {
 			nb := make([]byte, len(r.big), max(len(r.big)+chunk, min(2*cap(r.big), n)))
 			copy(nb, r.big)
 			r.big = nb
 		}
-		k, err := io.ReadFull(r.br, r.big[len(r.big):len(r.big)+chunk])
+		k, err := io.ReadFull(r.src, r.big[len(r.big):len(r.big)+chunk])
 		r.big = r.big[:len(r.big)+k]
 		r.off += int64(k)
 		if err != nil {
 			if err == io.EOF {
 				err = io.ErrUnexpectedEOF
 			}
+			r.rerr = err
 			return nil, err
 		}
 	}
 	return r.big, nil
 }
 
-// atEOF reports whether the input ends cleanly here.
+// atEOF reports whether the input ends cleanly here (or the error reading it).
 func (r *Reader) atEOF() (bool, error) {
-	b, err := r.br.Peek(1)
-	if len(b) == 1 {
+	if r.hi > r.lo || r.fill(1) {
 		return false, nil
 	}
-	if err == io.EOF {
+	if r.rerr == io.EOF {
 		return true, nil
 	}
-	return false, err
+	return false, r.rerr
 }
 
 // ---- classic pcap ----
@@ -500,13 +531,12 @@ func (r *Reader) nextNG(f *capture.Frame) error {
 		} else if err != nil {
 			return r.fail(start, "reading block header", err)
 		}
-		h, err := r.br.Peek(12)
-		if len(h) < 8 {
-			if err == nil || err == io.EOF {
-				err = io.ErrUnexpectedEOF
-			}
-			return r.fail(start, "block header cut short", err)
+		if r.hi-r.lo < 8 && !r.fill(8) {
+			r.off += int64(r.hi - r.lo)
+			r.lo = r.hi
+			return r.fail(start, "block header cut short", r.shortErr())
 		}
+		h := r.buf[r.lo : r.lo+8]
 		typ := r.order.Uint32(h)
 		if typ == blockSHB {
 			if err := r.readBlockHeaderAndSHB(); err != nil {
