@@ -3,6 +3,7 @@ package parquet
 import (
 	"encoding/binary"
 	"math/bits"
+	"net/netip"
 	"unsafe"
 )
 
@@ -22,6 +23,7 @@ const (
 
 	encPlain         = 0
 	encRLE           = 3
+	encDelta         = 5 // DELTA_BINARY_PACKED
 	encRLEDictionary = 8
 
 	codecZstd = 6
@@ -113,30 +115,30 @@ func appendBitPacked(b []byte, vs []uint32, width int) []byte {
 	return b
 }
 
-// packBits packs vs at width bits each, padded with zero values to total.
+// packBits packs vs at width bits each, padded with zero values to
+// total, a 64-bit word at a time.
 func packBits(b []byte, vs []uint32, width, total int) []byte {
 	var acc uint64
 	var nb uint
 	w := uint(width)
 	for _, v := range vs {
 		acc |= uint64(v) << nb
-		nb += w
-		for nb >= 8 {
-			b = append(b, byte(acc))
-			acc >>= 8
-			nb -= 8
+		if nb+w >= 64 {
+			b = binary.LittleEndian.AppendUint64(b, acc)
+			acc = uint64(v) >> (64 - nb)
+			nb = nb + w - 64
+		} else {
+			nb += w
 		}
 	}
-	for i := len(vs); i < total; i++ {
-		nb += w
-		for nb >= 8 {
-			b = append(b, byte(acc))
-			acc >>= 8
-			nb -= 8
-		}
+	nb += uint(total-len(vs)) * w // zero padding
+	for ; nb >= 64; nb -= 64 {
+		b = binary.LittleEndian.AppendUint64(b, acc)
+		acc = 0
 	}
-	if nb > 0 {
+	for ; nb > 0; nb -= min(nb, 8) {
 		b = append(b, byte(acc))
+		acc >>= 8
 	}
 	return b
 }
@@ -144,13 +146,6 @@ func packBits(b []byte, vs []uint32, width, total int) []byte {
 func appendInt64s(b []byte, vs []int64) []byte {
 	for _, v := range vs {
 		b = binary.LittleEndian.AppendUint64(b, uint64(v))
-	}
-	return b
-}
-
-func appendInt32s(b []byte, vs []int32) []byte {
-	for _, v := range vs {
-		b = binary.LittleEndian.AppendUint32(b, uint32(v))
 	}
 	return b
 }
@@ -165,12 +160,21 @@ func appendByteArray(b []byte, s string) []byte {
 // pointer and length match a cached entry is that entry: a direct-mapped
 // cache on the pointer answers most lookups without hashing the bytes.
 type dict struct {
-	m     map[string]uint32
-	vals  []string
-	size  int // bytes of the PLAIN-encoded dictionary page
-	empty uint32
-	cache [256]dictEntry
-	enum  [256]uint32 // index+1 by enum code (action, direction, source, verdict)
+	m      map[string]uint32
+	vals   []string
+	size   int // bytes of the PLAIN-encoded dictionary page
+	empty  uint32
+	cache  [256]dictEntry
+	addrs  map[netip.Addr]uint32 // address columns
+	acache [512]addrEntry
+	texts  map[netip.Addr]string // address texts, kept across chunks
+	enum   [256]uint32           // index+1 by enum code (action, direction, source, verdict)
+}
+
+type addrEntry struct {
+	a  netip.Addr
+	i  uint32
+	ok bool
 }
 
 type dictEntry struct {
@@ -186,6 +190,10 @@ func (d *dict) reset() {
 	clear(d.vals) // drop the references
 	d.vals, d.size, d.empty = d.vals[:0], 0, 0
 	d.cache = [256]dictEntry{}
+	if d.addrs != nil {
+		clear(d.addrs)
+		d.acache = [512]addrEntry{}
+	}
 	d.enum = [256]uint32{}
 }
 
@@ -197,7 +205,7 @@ func (d *dict) index(s string) uint32 {
 		return d.empty - 1
 	}
 	p := unsafe.StringData(s)
-	e := &d.cache[(uintptr(unsafe.Pointer(p))>>3^uintptr(len(s)))&255]
+	e := &d.cache[(uint64(uintptr(unsafe.Pointer(p)))+uint64(len(s)))*0x9e3779b97f4a7c15>>56]
 	if e.p == p && e.n == len(s) {
 		return e.i
 	}
@@ -219,10 +227,120 @@ func (d *dict) indexEnum(code uint8, s string) uint32 {
 	return i
 }
 
+// indexAddr is index for an address column: keyed by the address, so
+// its text is made once per distinct address and chunk.
+func (d *dict) indexAddr(a netip.Addr) uint32 {
+	b := a.As16()
+	h := (binary.LittleEndian.Uint64(b[8:]) ^ binary.LittleEndian.Uint64(b[:8])) * 0x9e3779b97f4a7c15 >> 55
+	e := &d.acache[h]
+	if e.ok && e.a == a {
+		return e.i
+	}
+	if d.addrs == nil {
+		d.addrs = make(map[netip.Addr]uint32)
+	}
+	i, ok := d.addrs[a]
+	if !ok {
+		i = uint32(len(d.vals))
+		s, ok := d.texts[a]
+		if !ok {
+			if d.texts == nil || len(d.texts) >= maxDictEntries {
+				d.texts = make(map[netip.Addr]string)
+			}
+			s = string(a.AppendTo(nil)) // "" for the zero Addr, as AppendTo writes it
+			d.texts[a] = s
+		}
+		d.vals = append(d.vals, s)
+		d.size += 4 + len(s)
+		d.addrs[a] = i
+	}
+	*e = addrEntry{a, i, true}
+	return i
+}
+
 func (d *dict) add(s string) uint32 {
 	i := uint32(len(d.vals))
 	d.vals = append(d.vals, s)
 	d.m[s] = i
 	d.size += 4 + len(s)
 	return i
+}
+
+// appendDeltaInt64 appends vs in DELTA_BINARY_PACKED encoding: blocks of
+// 128 values in 4 miniblocks of 32, each miniblock's deltas (minus the
+// block's least delta) bit-packed at its own width. Deltas wrap as the
+// column's type does (bits32 for INT32 columns). Timestamps, ports and
+// counters shrink to a few bits a value, so zstd has little left to do.
+func appendDeltaInt64(b []byte, vs []int64, bits32 bool) []byte {
+	const block, mini, perMini = 128, 4, 32
+	b = binary.AppendUvarint(b, block)
+	b = binary.AppendUvarint(b, mini)
+	b = binary.AppendUvarint(b, uint64(len(vs)))
+	if len(vs) == 0 {
+		return binary.AppendVarint(b, 0)
+	}
+	b = binary.AppendVarint(b, vs[0])
+	var deltas [block]uint64
+	for at := 1; at < len(vs); at += block {
+		n := min(block, len(vs)-at)
+		minD := int64(1<<63 - 1)
+		for i := 0; i < n; i++ {
+			d := vs[at+i] - vs[at+i-1]
+			if bits32 {
+				d = int64(int32(d))
+			}
+			deltas[i] = uint64(d)
+			minD = min(minD, d)
+		}
+		b = binary.AppendVarint(b, minD)
+		var widths [mini]int
+		for m := 0; m*perMini < n; m++ {
+			var or uint64
+			for i := m * perMini; i < min(n, (m+1)*perMini); i++ {
+				deltas[i] -= uint64(minD)
+				if bits32 {
+					deltas[i] &= 1<<32 - 1
+				}
+				or |= deltas[i]
+			}
+			widths[m] = bits.Len64(or)
+		}
+		for m := range widths {
+			b = append(b, byte(widths[m]))
+		}
+		for m := 0; m*perMini < n; m++ {
+			end := min(n, (m+1)*perMini)
+			for i := end; i < (m+1)*perMini; i++ {
+				deltas[i] = 0 // the last miniblock is padded
+			}
+			b = packBits64(b, deltas[m*perMini:(m+1)*perMini], widths[m])
+		}
+	}
+	return b
+}
+
+// packBits64 packs vs (each below 1<<width) at width bits each, LSB
+// first, a 64-bit word at a time.
+func packBits64(b []byte, vs []uint64, width int) []byte {
+	if width == 0 {
+		return b
+	}
+	var acc uint64
+	var nb uint
+	w := uint(width)
+	for _, v := range vs {
+		acc |= v << nb
+		if nb+w >= 64 {
+			b = binary.LittleEndian.AppendUint64(b, acc)
+			acc = v >> (64 - nb) // 0 when nb is 0
+			nb = nb + w - 64
+		} else {
+			nb += w
+		}
+	}
+	for ; nb > 0; nb -= min(nb, 8) {
+		b = append(b, byte(acc))
+		acc >>= 8
+	}
+	return b
 }

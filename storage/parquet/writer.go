@@ -7,6 +7,7 @@ import (
 	"net/netip"
 	"slices"
 	"strings"
+	"sync"
 
 	"github.com/flowsift/flowsift/analyze/verdict"
 	"github.com/flowsift/flowsift/flowlog"
@@ -55,10 +56,10 @@ const (
 type colKind uint8
 
 const (
-	kInt64  colKind = iota // required INT64
-	kInt32                 // required INT32
+	kInt64  colKind = iota // required INT64, DELTA_BINARY_PACKED
+	kInt32                 // required INT32, DELTA_BINARY_PACKED
 	kStr                   // required string, dictionary-encoded
-	kAddr                  // required string, PLAIN (addresses are mostly distinct)
+	kAddr                  // required address as text, dictionary-encoded by address
 	kBool                  // required BOOLEAN
 	kList                  // required list of required strings, dictionary-encoded
 	kOptInt                // optional INT64
@@ -72,8 +73,7 @@ type column struct {
 	kind colKind
 
 	// current page
-	i64   []int64
-	i32   []int32
+	i64   []int64  // INT64 and INT32 columns
 	idx   []uint32 // dictionary indices
 	plain []byte   // PLAIN byte arrays (kAddr, or after the dictionary fallback)
 	bools []uint32 // 0 or 1 (packed at the page's end)
@@ -86,6 +86,7 @@ type column struct {
 	dict       *dict
 	plainMode  bool // the dictionary is full: PLAIN from the next page on
 	usedPlain  bool // a page of this chunk is PLAIN with values
+	noStats    bool // the chunk's min/max are unknown
 	chunk      []byte
 	uncomp     int64 // page headers + uncompressed bodies
 	numValues  int64
@@ -101,6 +102,7 @@ type chunkMeta struct {
 	comp, uncomp      int64
 	numValues, nulls  int64
 	encDict, encPlain bool
+	encDelta          bool
 	min, max          []byte
 }
 
@@ -120,22 +122,98 @@ type rowGroupMeta struct {
 // rows/s. Here a null costs nothing until the page ends, and then one run
 // per stretch of nulls.
 type Writer struct {
+	*colSet
 	out  io.Writer
 	opts Options
-	cols []*column
-	attr [256]*column // by AttrKey
-	jv   int          // index of the verdict column; 0 when not judged
 
 	n      int   // rows in the page
 	rgRows int64 // rows in the row group
 	rows   int64 // rows in all
 	off    int64 // bytes written
 	groups []rowGroupMeta
-	zbuf   []byte // page body before compression
-	zout   []byte // compressed page body
-	hdr    thrift
 	err    error
 	closed bool
+}
+
+// colSet is a Writer's columns and scratch buffers. A closed Writer gives
+// it back to a pool, so that a directory writer's many files, or a
+// benchmark's many runs, reuse the grown buffers instead of allocating.
+type colSet struct {
+	cols []*column
+	attr [256]*column // by AttrKey
+	jv   int          // index of the verdict column; 0 when not judged
+	zbuf []byte       // page body before compression
+	zout []byte       // compressed page body
+	hdr  thrift
+}
+
+// freeSets are released column sets by Options.Judged, at most
+// maxFreeSets each (a sync.Pool would drop them at every GC, and a GC
+// comes with every few row groups).
+var (
+	freeMu   sync.Mutex
+	freeSets [2][]*colSet
+)
+
+const maxFreeSets = 4
+
+func judgedIndex(j bool) int {
+	if j {
+		return 1
+	}
+	return 0
+}
+
+func newColSet(judged bool) *colSet {
+	freeMu.Lock()
+	free := &freeSets[judgedIndex(judged)]
+	if n := len(*free); n > 0 {
+		cs := (*free)[n-1]
+		*free = (*free)[:n-1]
+		freeMu.Unlock()
+		return cs
+	}
+	freeMu.Unlock()
+	cs := &colSet{}
+	kinds := [len(flowlog.FixedKeys)]colKind{kInt64, kInt64, kAddr, kAddr, kInt32, kInt32, kInt32, kInt64, kInt64,
+		kStr, kStr, kStr, kStr, kStr, kStr, kInt32, kStr}
+	for i, name := range FixedColumns {
+		cs.cols = append(cs.cols, &column{name: name, kind: kinds[i]})
+	}
+	if judged {
+		cs.jv = len(cs.cols)
+		for i, k := range []colKind{kStr, kStr, kList, kBool, kStr} {
+			cs.cols = append(cs.cols, &column{name: JudgedColumns[i], kind: k})
+		}
+	}
+	for _, k := range flowlog.AttrKeys() {
+		c := &column{name: k.Name(), kind: kOptStr}
+		if k.IsInt() {
+			c.kind = kOptInt
+		}
+		cs.attr[k] = c
+		cs.cols = append(cs.cols, c)
+	}
+	for _, c := range cs.cols {
+		if c.kind == kStr || c.kind == kAddr || c.kind == kList || c.kind == kOptStr {
+			c.dict = newDict()
+		}
+		c.resetChunk()
+	}
+	return cs
+}
+
+// release empties the columns and pools them.
+func (cs *colSet) release() {
+	for _, c := range cs.cols {
+		c.resetPage()
+		c.resetChunk()
+	}
+	freeMu.Lock()
+	if free := &freeSets[judgedIndex(cs.jv > 0)]; len(*free) < maxFreeSets {
+		*free = append(*free, cs)
+	}
+	freeMu.Unlock()
 }
 
 // NewWriter starts a Parquet file on w.
@@ -149,33 +227,9 @@ func NewWriter(w io.Writer, opts Options) (*Writer, error) {
 	if opts.BatchRows <= 0 {
 		opts.BatchRows = defaultBatchRows
 	}
-	wr := &Writer{out: w, opts: opts}
-	kinds := [len(flowlog.FixedKeys)]colKind{kInt64, kInt64, kAddr, kAddr, kInt32, kInt32, kInt32, kInt64, kInt64,
-		kStr, kStr, kStr, kStr, kStr, kStr, kInt32, kStr}
-	for i, name := range FixedColumns {
-		wr.cols = append(wr.cols, &column{name: name, kind: kinds[i]})
-	}
-	if opts.Judged {
-		wr.jv = len(wr.cols)
-		for i, k := range []colKind{kStr, kStr, kList, kBool, kStr} {
-			wr.cols = append(wr.cols, &column{name: JudgedColumns[i], kind: k})
-		}
-	}
-	for _, k := range flowlog.AttrKeys() {
-		c := &column{name: k.Name(), kind: kOptStr}
-		if k.IsInt() {
-			c.kind = kOptInt
-		}
-		wr.attr[k] = c
-		wr.cols = append(wr.cols, c)
-	}
-	for _, c := range wr.cols {
-		if c.kind == kStr || c.kind == kList || c.kind == kOptStr {
-			c.dict = newDict()
-		}
-		c.resetChunk()
-	}
+	wr := &Writer{colSet: newColSet(opts.Judged), out: w, opts: opts}
 	if err := wr.write([]byte("PAR1")); err != nil {
+		wr.release()
 		return nil, err
 	}
 	return wr, nil
@@ -216,9 +270,9 @@ func (w *Writer) WriteJudged(r *flowlog.Record, res *verdict.Result) error {
 	c[1].i64 = append(c[1].i64, r.End)
 	c[2].appendAddr(r.Src)
 	c[3].appendAddr(r.Dst)
-	c[4].i32 = append(c[4].i32, int32(r.SrcPort))
-	c[5].i32 = append(c[5].i32, int32(r.DstPort))
-	c[6].i32 = append(c[6].i32, int32(r.Proto))
+	c[4].i64 = append(c[4].i64, int64(r.SrcPort))
+	c[5].i64 = append(c[5].i64, int64(r.DstPort))
+	c[6].i64 = append(c[6].i64, int64(r.Proto))
 	c[7].i64 = append(c[7].i64, r.Packets)
 	c[8].i64 = append(c[8].i64, r.Bytes)
 	c[9].appendEnum(uint8(r.Action), r.Action.String())
@@ -227,7 +281,7 @@ func (w *Writer) WriteJudged(r *flowlog.Record, res *verdict.Result) error {
 	c[12].appendStr(r.VPC)
 	c[13].appendStr(r.Subnet)
 	c[14].appendStr(r.Account)
-	c[15].i32 = append(c[15].i32, r.TCPFlags)
+	c[15].i64 = append(c[15].i64, int64(r.TCPFlags))
 	c[16].appendEnum(uint8(r.Source), r.Source.String())
 	if w.jv > 0 {
 		j := c[w.jv : w.jv+5]
@@ -270,6 +324,11 @@ func (w *Writer) WriteJudged(r *flowlog.Record, res *verdict.Result) error {
 }
 
 func (c *column) appendAddr(a netip.Addr) {
+	if !c.plainMode {
+		c.idx = append(c.idx, c.dict.indexAddr(a))
+		return
+	}
+	c.noStats = true // addresses after the fallback go without min/max
 	at := len(c.plain)
 	c.plain = append(c.plain, 0, 0, 0, 0)
 	c.plain = a.AppendTo(c.plain)
@@ -324,10 +383,15 @@ func (c *column) appendList(vs []string) {
 	}
 }
 
+func (c *column) resetPage() {
+	c.i64, c.idx, c.plain, c.bools, c.rows = c.i64[:0], c.idx[:0], c.plain[:0], c.bools[:0], c.rows[:0]
+	c.rep, c.def, c.nlev = c.rep[:0], c.def[:0], 0
+}
+
 func (c *column) resetChunk() {
 	c.chunk = c.chunk[:0]
 	c.uncomp, c.numValues, c.nulls = 0, 0, 0
-	c.plainMode, c.usedPlain, c.hasMinMax = false, false, false
+	c.plainMode, c.usedPlain, c.hasMinMax, c.noStats = false, false, false, false
 	c.minS, c.maxS = "", ""
 	if c.dict != nil {
 		c.dict.reset()
@@ -378,20 +442,18 @@ func (w *Writer) encodePage(c *column, rows int) {
 		c.rows = c.rows[:0]
 	}
 	switch c.kind {
-	case kInt64, kOptInt:
+	case kOptInt:
 		b = appendInt64s(b, c.i64)
 		c.minMaxInt64(c.i64)
 		c.i64 = c.i64[:0]
-	case kInt32:
-		b = appendInt32s(b, c.i32)
-		c.minMaxInt32(c.i32)
-		c.i32 = c.i32[:0]
+	case kInt64, kInt32:
+		b = appendDeltaInt64(b, c.i64, c.kind == kInt32)
+		enc = encDelta
+		c.minMaxInt64(c.i64)
+		c.i64 = c.i64[:0]
 	case kBool:
 		b = packBits(b, c.bools, 1, len(c.bools))
 		c.bools = c.bools[:0]
-	case kAddr:
-		b = append(b, c.plain...)
-		c.plain = c.plain[:0]
 	default: // dictionary columns
 		if len(c.idx) > 0 {
 			width := bitWidth(uint32(len(c.dict.vals) - 1))
@@ -454,20 +516,6 @@ func (c *column) minMaxInt64(vs []int64) {
 	c.hasMinMax = true
 }
 
-func (c *column) minMaxInt32(vs []int32) {
-	if len(vs) == 0 {
-		return
-	}
-	lo, hi := int64(slices.Min(vs)), int64(slices.Max(vs))
-	if !c.hasMinMax || lo < c.minI {
-		c.minI = lo
-	}
-	if !c.hasMinMax || hi > c.maxI {
-		c.maxI = hi
-	}
-	c.hasMinMax = true
-}
-
 // endRowGroup writes every column chunk of the row group: its dictionary
 // page, then its data pages.
 func (w *Writer) endRowGroup() error {
@@ -479,7 +527,8 @@ func (w *Writer) endRowGroup() error {
 	for i, c := range w.cols {
 		m := &rg.cols[i]
 		m.numValues, m.nulls = c.numValues, c.nulls
-		m.encPlain = c.kind != kStr && c.kind != kList && c.kind != kOptStr || c.usedPlain
+		m.encPlain = c.kind == kOptInt || c.kind == kBool || c.usedPlain
+		m.encDelta = c.kind == kInt64 || c.kind == kInt32
 		uncomp := c.uncomp
 		start := w.off
 		if c.dict != nil && len(c.dict.vals) > 0 {
@@ -510,7 +559,7 @@ func (w *Writer) endRowGroup() error {
 		}
 		m.comp, m.uncomp = w.off-start, uncomp
 		rg.bytes += uncomp
-		if c.hasMinMax {
+		if c.hasMinMax && !c.noStats {
 			switch c.kind {
 			case kInt64, kOptInt:
 				m.min = binary.LittleEndian.AppendUint64(nil, uint64(c.minI))
@@ -518,7 +567,7 @@ func (w *Writer) endRowGroup() error {
 			case kInt32:
 				m.min = binary.LittleEndian.AppendUint32(nil, uint32(c.minI))
 				m.max = binary.LittleEndian.AppendUint32(nil, uint32(c.maxI))
-			case kStr, kOptStr, kList:
+			case kStr, kAddr, kOptStr, kList:
 				m.min, m.max = []byte(c.minS), []byte(c.maxS)
 			}
 		}
@@ -536,14 +585,14 @@ func (w *Writer) Close() error {
 		return w.err
 	}
 	w.closed = true
-	if w.endPage() != nil || w.endRowGroup() != nil {
-		return w.err
+	if w.endPage() == nil && w.endRowGroup() == nil {
+		foot := w.footer()
+		foot = binary.LittleEndian.AppendUint32(foot, uint32(len(foot)))
+		foot = append(foot, "PAR1"...)
+		w.write(foot)
 	}
-	foot := w.footer()
-	foot = binary.LittleEndian.AppendUint32(foot, uint32(len(foot)))
-	foot = append(foot, "PAR1"...)
-	w.write(foot)
-	w.zbuf, w.zout = nil, nil
+	w.release()
+	w.colSet = nil
 	return w.err
 }
 
@@ -609,6 +658,9 @@ func (w *Writer) footer() []byte {
 			var encs []int32
 			if m.encPlain {
 				encs = append(encs, encPlain)
+			}
+			if m.encDelta {
+				encs = append(encs, encDelta)
 			}
 			encs = append(encs, encRLE)
 			if m.encDict {
