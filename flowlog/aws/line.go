@@ -28,12 +28,44 @@ type LineParser struct {
 	// lastAttr is the last interned value per line position (optional
 	// string fields). Reset with the format (positions change meaning).
 	lastAttr [maxFields]string
+	// toks is a direct-mapped cache of interned strings of 8 bytes or
+	// more by a hash of their bytes, looked at before the Interner (ENI,
+	// instance and subnet ids that change from line to line). Allocated on
+	// first use.
+	toks *[1 << tokCacheBits]string
 	// v4 caches the interned text of IPv4 addresses for pkt-srcaddr and
 	// pkt-dstaddr (direct-mapped by the address; s == "" is empty).
 	v4 [v4CacheSize]v4Entry
 }
 
 const v4CacheSize = 1024
+
+const tokCacheBits = 12
+
+// intern returns the interned string equal to b (not empty).
+func (p *LineParser) intern(b []byte) string {
+	n := len(b)
+	if n < 8 {
+		return p.In.Bytes(b)
+	}
+	if p.toks == nil {
+		p.toks = new([1 << tokCacheBits]string)
+	}
+	// First, middle and last words: ids differ at either end or, like
+	// subnet-0a1b…/subnet-0g1b…, in the middle.
+	base := unsafe.Pointer(unsafe.SliceData(b))
+	w0 := *(*uint64)(base)
+	wm := *(*uint64)(unsafe.Add(base, n/2-4))
+	w1 := *(*uint64)(unsafe.Add(base, n-8))
+	h := ((w0*0x9e3779b97f4a7c15^wm)*0xff51afd7ed558ccd ^ w1 ^ uint64(n)) * 0xc4ceb9fe1a85ec53
+	e := &p.toks[h>>(64-tokCacheBits)]
+	if lex.Same(*e, b) {
+		return *e
+	}
+	s := p.In.Bytes(b)
+	*e = s
+	return s
+}
 
 type v4Entry struct {
 	a uint32
@@ -91,6 +123,14 @@ func (p *LineParser) numField(pos int64, name string, b []byte, max uint64, over
 	return int64(v), true
 }
 
+// optInt validates an optional integer field: -1 for "-" (left out).
+func (p *LineParser) optInt(pos int64, name string, b []byte, max uint64) (int64, bool) {
+	if isDash(b) {
+		return -1, true
+	}
+	return p.numField(pos, name, b, max, flowlog.KindBadNumber)
+}
+
 // Parse parses a data line at position pos (a line that is not a header).
 // It returns true when rec holds a record; otherwise the line was reported
 // (malformed) or counted (NODATA/SKIPDATA).
@@ -133,6 +173,7 @@ func (p *LineParser) fast(line []byte, rec *flowlog.Record) bool {
 			if j = lex.ScanToken(line, i); j <= i {
 				return false // an empty field (a run of separators)
 			}
+			spans[k] = lex.Span{Lo: int32(i), Hi: int32(j)}
 		case opSrcAddr, opDstAddr:
 			a, e, ok := lex.ScanIPv4(line, i)
 			if !ok || e < n && line[e] != ' ' {
@@ -145,6 +186,7 @@ func (p *LineParser) fast(line []byte, rec *flowlog.Record) bool {
 			} else {
 				rec.Dst = a
 			}
+			spans[k] = lex.Span{Lo: int32(i), Hi: int32(j)}
 		case opAction:
 			switch w := lex.Load8(line, i); {
 			case w&0xffffffffffff == 0x545045434341: // "ACCEPT"
@@ -179,64 +221,91 @@ func (p *LineParser) fast(line []byte, rec *flowlog.Record) bool {
 		case opSrcPort, opDstPort, opProto, opPackets, opBytes, opStart, opEnd, opTCPFlags, opInt64, opInt32:
 			// A number: up to 16 digits in two words here, longer ones
 			// by lex.ScanUint; "-" is 0.
-			var v uint64
+			// Digits are counted without regard to the end of the
+			// line: a number that runs past it fails the separator check
+			// below (j >= n), and slow takes the line.
 			w := lex.Load8(line, i)
 			d := lex.LeadingDigits(w)
-			if d > n-i {
-				d = n - i
-			}
-			if d <= 0 {
+			if d == 0 {
 				if byte(w) != '-' {
 					return false
 				}
-				j = i + 1
-			} else {
-				v, j = lex.DigitsValue(w, d), i+d
-				if d == 8 && j < n {
-					w = lex.Load8(line, j)
-					if d = lex.LeadingDigits(w); d > n-j {
-						d = n - j
-					}
-					if d == 8 {
-						if v, j = lex.ScanUint(line, i); j == i {
-							return false
-						}
-					} else if d > 0 {
-						v, j = v*lex.Pow10[d]+lex.DigitsValue(w, d), j+d
-					}
+				if j = i + 1; o >= opInt64 {
+					ints[k] = -1 // left out
 				}
-				if v > maxOf[o&15] {
-					return false
+				break
+			}
+			v := lex.DigitsValue(w, d)
+			if j = i + d; d == 8 {
+				w = lex.Load8(line, j)
+				if d = lex.LeadingDigits(w); d == 8 {
+					if v, j = lex.ScanUint(line, i); j == i {
+						return false
+					}
+				} else if d > 0 {
+					v, j = v*lex.Pow10[d&7]+lex.DigitsValue(w, d), j+d
 				}
 			}
 			switch o {
 			case opSrcPort:
 				rec.SrcPort = uint16(v)
+				if v > lex.MaxPort {
+					return false
+				}
 			case opDstPort:
 				rec.DstPort = uint16(v)
+				if v > lex.MaxPort {
+					return false
+				}
 			case opProto:
 				rec.Proto = uint8(v)
+				if v > lex.MaxProto {
+					return false
+				}
 			case opPackets:
 				rec.Packets = int64(v)
+				if v > lex.MaxInt64 {
+					return false
+				}
 			case opBytes:
 				rec.Bytes = int64(v)
+				if v > lex.MaxInt64 {
+					return false
+				}
 			case opStart:
 				rec.Start = int64(v)
+				if v > lex.MaxInt64 {
+					return false
+				}
 			case opEnd:
 				rec.End = int64(v)
+				if v > lex.MaxInt64 {
+					return false
+				}
 			case opTCPFlags:
 				rec.TCPFlags = int32(v)
-			case opInt64, opInt32:
+				if v > lex.MaxInt32 {
+					return false
+				}
+			case opInt64:
 				ints[k] = int64(v)
+				if v > lex.MaxInt64 {
+					return false
+				}
+			case opInt32:
+				ints[k] = int64(v)
+				if v > lex.MaxInt32 {
+					return false
+				}
 			}
 		default:
 			return false
 		}
 		// The field is line[i:j], not empty (every case above makes sure
 		// j > i), and followed by one space (the end of the line after
-		// the last field). The byte at j is readable: j <= n+16, within
-		// the padding.
-		spans[k] = lex.Span{Lo: int32(i), Hi: int32(j)}
+		// the last field). The byte at j is readable: j <= n+24, within
+		// the padding. Spans are kept for the fields finish reads
+		// (strings and addresses).
 		if j >= n || *(*byte)(unsafe.Add(base, j)) != ' ' {
 			if k == last && j == n {
 				break
@@ -250,13 +319,6 @@ func (p *LineParser) fast(line []byte, rec *flowlog.Record) bool {
 	}
 	p.line = line
 	return true
-}
-
-// maxOf is the largest value of each number op.
-var maxOf = [16]uint64{
-	opSrcPort: lex.MaxPort, opDstPort: lex.MaxPort, opProto: lex.MaxProto,
-	opPackets: lex.MaxInt64, opBytes: lex.MaxInt64, opStart: lex.MaxInt64, opEnd: lex.MaxInt64,
-	opTCPFlags: lex.MaxInt32, opInt64: lex.MaxInt64, opInt32: lex.MaxInt32,
 }
 
 // scanAddr reads an address field of fast that is not a plain dotted quad
@@ -328,12 +390,12 @@ func (p *LineParser) slow(line []byte, pos int64, rec *flowlog.Record) bool {
 	}
 	// Optional integers: packets-lost-* (int64), then version, tcp-flags, traffic-path (int32).
 	for _, i := range f.int64s {
-		if p.ints[i], ok = p.numField(pos, fieldDefs[f.fields[i]].name, p.at(i), lex.MaxInt64, flowlog.KindBadNumber); !ok {
+		if p.ints[i], ok = p.optInt(pos, fieldDefs[f.fields[i]].name, p.at(i), lex.MaxInt64); !ok {
 			return false
 		}
 	}
 	if s := f.slot[fVersion]; s >= 0 {
-		if p.ints[s], ok = p.numField(pos, "version", p.at(s), lex.MaxInt32, flowlog.KindBadNumber); !ok {
+		if p.ints[s], ok = p.optInt(pos, "version", p.at(s), lex.MaxInt32); !ok {
 			return false
 		}
 	}
@@ -342,7 +404,7 @@ func (p *LineParser) slow(line []byte, pos int64, rec *flowlog.Record) bool {
 	}
 	rec.TCPFlags = int32(v)
 	if s := f.slot[fTrafficPath]; s >= 0 {
-		if p.ints[s], ok = p.numField(pos, "traffic-path", p.at(s), lex.MaxInt32, flowlog.KindBadNumber); !ok {
+		if p.ints[s], ok = p.optInt(pos, "traffic-path", p.at(s), lex.MaxInt32); !ok {
 			return false
 		}
 	}
@@ -370,6 +432,13 @@ func (p *LineParser) finish(rec *flowlog.Record) {
 	// positions of the format, below maxFields: no bounds checks.
 	base := unsafe.Pointer(unsafe.SliceData(p.line))
 	for _, st := range p.Format.attrSteps {
+		if st.kind == kInt32 || st.kind == kInt64 {
+			// -1 for "-" (left out); spans are not kept for numbers.
+			if v := *(*int64)(unsafe.Add(unsafe.Pointer(&p.ints), uintptr(st.slot)*8)); v >= 0 {
+				rec.Attrs = append(rec.Attrs, flowlog.Attr{Key: st.key, Int: v})
+			}
+			continue
+		}
 		sp := *(*lex.Span)(unsafe.Add(unsafe.Pointer(&p.spans), uintptr(st.slot)*unsafe.Sizeof(lex.Span{})))
 		if sp.Hi-sp.Lo == 1 && *(*byte)(unsafe.Add(base, sp.Lo)) == '-' {
 			continue
@@ -381,12 +450,10 @@ func (p *LineParser) finish(rec *flowlog.Record) {
 			// repeat from line to line: check the previous value first.
 			str := p.lastAttr[st.slot]
 			if !lex.Same(str, b) {
-				str = p.In.Bytes(b)
+				str = p.intern(b)
 				p.lastAttr[st.slot] = str
 			}
 			rec.Attrs = append(rec.Attrs, flowlog.Attr{Key: st.key, Str: str})
-		case kInt32, kInt64:
-			rec.Attrs = append(rec.Attrs, flowlog.Attr{Key: st.key, Int: p.ints[st.slot]})
 		case kPktAddr:
 			// pkt-srcaddr/pkt-dstaddr mostly repeat srcaddr/dstaddr, which
 			// are valid dotted quads or canonicalized below.
@@ -488,7 +555,7 @@ func (p *LineParser) coreStr(id fieldID) string {
 	if last := p.last[id]; lex.Same(last, b) {
 		return last
 	}
-	str := p.In.Bytes(b)
+	str := p.intern(b)
 	p.last[id] = str
 	return str
 }
