@@ -76,8 +76,7 @@ measure() {
 rate() { # packets seconds -> packets/s (0.01 s floor)
   echo "$1 / ($2 + 0.005)" | bc -l | xargs printf '%.0f'
 }
-group() { printf "%'d" "$1"; }
-export LC_NUMERIC=en_US.UTF-8 2>/dev/null || true
+group() { echo "$1" | sed -E ':a; s/^([0-9]+)([0-9]{3})/\1,\2/; ta'; }
 
 declare -A wall_pps cpu_pps
 tools="flowsift flows softflowd nfpcapd argus"

@@ -343,7 +343,7 @@ func openCaptureFile(path string) ([]live.Source, flowlog.Source, func(uint32) s
 	if err != nil {
 		return nil, 0, nil, err
 	}
-	r, err := pcapfile.NewReader(bufio.NewReaderSize(f, 1<<20))
+	r, err := pcapfile.NewReader(f) // it buffers itself
 	if err != nil {
 		f.Close()
 		return nil, 0, nil, fmt.Errorf("%s: %w", path, err)
