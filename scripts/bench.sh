@@ -21,6 +21,14 @@ if grep -q '^FAIL' "$out"; then echo "bench: a benchmark failed (see $out)"; exi
 echo
 go run ./internal/cmd/benchreport -dir .bench < "$out"
 
+# Parquet sink (storage/parquet): rows/s next to flowsift's JSONL writer on
+# the same 1 M records (both to io.Discard; CPU-second rates in brackets).
+awk 'function rate(u,  i) { for (i = 2; i < NF; i++) if ($(i+1) == u) return $i; return 0 }
+  $1 ~ /^BenchmarkWriteParquet(-[0-9]+)?$/ { p = rate("records/s"); pc = rate("cpu-records/s"); pa = rate("allocs/record") }
+  $1 ~ /^BenchmarkWriteParquetBaselineJSONL(-[0-9]+)?$/ { j = rate("records/s"); jc = rate("cpu-records/s") }
+  END { if (p > 0) printf "\nParquet rows/s: %.2f M [%.2f M per CPU-second], %.4f allocs/row; baseline JSONL writer %.2f M [%.2f M]: %.2fx\n",
+    p / 1e6, pc / 1e6, pa, j / 1e6, jc / 1e6, (j > 0 ? p / j : 0) }' "$out"
+
 # Streaming memory: a large input through `flowsift flows` from stdin must
 # stay under 200 MB of resident memory (the issue's bound). STREAM_SIZE=0
 # skips it.
