@@ -11,6 +11,7 @@ import (
 	"github.com/flowsift/flowsift/flowlog"
 	"github.com/flowsift/flowsift/internal/benchutil"
 	"github.com/flowsift/flowsift/internal/flowgen"
+	"github.com/flowsift/flowsift/storage/flowtext"
 )
 
 // FlowRecord turns a generated flow into the record a reader would give.
@@ -93,7 +94,8 @@ func TestWriterLayout(t *testing.T) {
 	}
 }
 
-func BenchmarkWriteParquet(b *testing.B) {
+// benchRecords are the 1 M generated records both writer benchmarks write.
+func benchRecords() []flowlog.Record {
 	const n = 1_000_000
 	recs := make([]flowlog.Record, n)
 	g := flowgen.New(1)
@@ -101,6 +103,13 @@ func BenchmarkWriteParquet(b *testing.B) {
 		f := g.Next()
 		recs[i] = flowRecord(&f)
 	}
+	return recs
+}
+
+// BenchmarkWriteParquet: records into one Parquet file (to io.Discard);
+// make bench prints its rate as "Parquet rows/s".
+func BenchmarkWriteParquet(b *testing.B) {
+	recs := benchRecords()
 	var total int64
 	m := benchutil.Start(b)
 	for i := 0; i < b.N; i++ {
@@ -116,7 +125,31 @@ func BenchmarkWriteParquet(b *testing.B) {
 		if err := w.Close(); err != nil {
 			b.Fatal(err)
 		}
-		total += n
+		total += int64(len(recs))
+	}
+	m.Stop(total)
+}
+
+// BenchmarkWriteParquetBaselineJSONL is the baseline make bench shows next
+// to BenchmarkWriteParquet: flowsift's JSONL writer on the same records.
+func BenchmarkWriteParquetBaselineJSONL(b *testing.B) {
+	recs := benchRecords()
+	var total int64
+	m := benchutil.Start(b)
+	for i := 0; i < b.N; i++ {
+		w, err := flowtext.New("jsonl", io.Discard)
+		if err != nil {
+			b.Fatal(err)
+		}
+		for j := range recs {
+			if err := w.Write(&recs[j]); err != nil {
+				b.Fatal(err)
+			}
+		}
+		if err := w.Close(); err != nil {
+			b.Fatal(err)
+		}
+		total += int64(len(recs))
 	}
 	m.Stop(total)
 }
