@@ -20,8 +20,12 @@
 #     fanout workers; the rate is stepped up until the kernel drops packets
 #     (TPACKET statistics) or flowsift reads fewer than were sent. Reports
 #     the highest rate without loss.
+#
+# PARTS (default "files percore live") selects the parts to run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+PARTS="${PARTS:-files percore live}"
+has() { case " $PARTS " in *" $1 "*) return 0 ;; esac; return 1; }
 scripts/install-deps.sh softflowd nfdump argus-server argus-client tcpreplay iproute2 time libpcap-dev
 mkdir -p .bench
 N="${CAPTURE_PACKETS:-2000000}"
@@ -35,8 +39,10 @@ plain=".bench/capture-plain-$tag.pcap"
 vxlan=".bench/capture-vxlan-$tag.pcap"
 # The same arguments as capture/live's benchmarks (benchPcap), so both
 # share the cached files.
-[ -s "$plain" ] || .bench/pcapgen -o "$plain" -n "$N" -m "$M" --seed 1
-[ -s "$vxlan" ] || .bench/pcapgen -o "$vxlan" -n "$N" -m "$M" --seed 1 --vxlan 4242
+if has files; then
+  [ -s "$plain" ] || .bench/pcapgen -o "$plain" -n "$N" -m "$M" --seed 1
+  [ -s "$vxlan" ] || .bench/pcapgen -o "$vxlan" -n "$N" -m "$M" --seed 1 --vxlan 4242
+fi
 
 work=$(mktemp -d)
 sinkpid=
@@ -79,6 +85,7 @@ rate() { # packets seconds -> packets/s (0.01 s floor)
 group() { echo "$1" | sed -E ':a; s/^([0-9]+)([0-9]{3})/\1,\2/; ta'; }
 
 declare -A wall_pps cpu_pps
+if has files; then
 tools="flowsift flows softflowd nfpcapd argus"
 for set in plain vxlan; do
   file=$plain
@@ -108,7 +115,9 @@ for set in plain vxlan; do
 done
 ratio=$(echo "${wall_pps[plain.flowsift]} / ${wall_pps[plain.softflowd]}" | bc -l)
 printf 'goal plain >= 4x softflowd end to end: %.2fx (wall) %s\n' "$ratio" "$([ "$(echo "$ratio >= 4" | bc -l)" = 1 ] && echo met || echo NOT met)"
+fi
 
+if has percore; then
 echo
 echo "per core (go test -bench, capture/live; cpu-records/s = packets per CPU-second):"
 go test -run '^$' -bench 'PerCore|EngineFile' -benchmem -benchtime "${BENCHTIME:-1x}" -count 1 ./capture/live 2>&1 |
@@ -119,7 +128,9 @@ if [ -n "$pc" ]; then
   printf 'goal VXLAN >= 3.4 M packets/s on one core: %s packets/CPU-s %s; allocs/packet %s (goal 0)\n' \
     "$(group "${pc%.*}")" "$([ "$(echo "$pc >= 3400000" | bc -l)" = 1 ] && echo met || echo NOT met)" "$al"
 fi
+fi
 
+has live || exit 0
 [ "${LIVE:-1}" = 0 ] && exit 0
 if [ "$(id -u)" != 0 ]; then echo "live rate: needs root (LIVE=0 skips)"; exit 0; fi
 echo
