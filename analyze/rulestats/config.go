@@ -73,7 +73,7 @@ func Config(set *policy.Set) []ConfigFinding {
 	for _, l := range set.Layers() {
 		model := ModelOf(l.Kind)
 		for _, c := range []*policy.Chain{&l.In, &l.Out} {
-			defs := make([][]box, len(c.Rules))
+			defs := make([][]Box, len(c.Rules))
 			for i, r := range c.Rules {
 				defs[i] = definiteBoxes(r)
 			}
@@ -145,7 +145,7 @@ func appendUnique(s []string, v string) []string {
 	return append(s, v)
 }
 
-func orderedState(c *policy.Chain, defs [][]box, i int) (chainState, []string, bool) {
+func orderedState(c *policy.Chain, defs [][]Box, i int) (chainState, []string, bool) {
 	r := c.Rules[i]
 	var cands []owned
 	for j := 0; j < i; j++ {
@@ -160,7 +160,7 @@ func orderedState(c *policy.Chain, defs [][]box, i int) (chainState, []string, b
 	owners := map[int]bool{}
 	shadowed := true
 	for _, b := range mine {
-		partition(b, cands, func(_ box, o int) bool {
+		partition(b, cands, func(_ Box, o int) bool {
 			if o < 0 {
 				shadowed = false
 				return false
@@ -189,7 +189,7 @@ func orderedState(c *policy.Chain, defs [][]box, i int) (chainState, []string, b
 	later := map[int]bool{}
 	redundant := true
 	for _, b := range mine {
-		partition(b, cands, func(_ box, o int) bool {
+		partition(b, cands, func(_ Box, o int) bool {
 			switch {
 			case o >= 0 && o < i: // decided before i
 				return true
@@ -211,7 +211,7 @@ func orderedState(c *policy.Chain, defs [][]box, i int) (chainState, []string, b
 	return stRedundant, ids, false
 }
 
-func allowOnlyState(c *policy.Chain, defs [][]box, i int) (chainState, []string) {
+func allowOnlyState(c *policy.Chain, defs [][]Box, i int) (chainState, []string) {
 	r := c.Rules[i]
 	if r.Action != policy.Allow || len(defs[i]) == 0 {
 		return stSkip, nil
@@ -233,7 +233,7 @@ func allowOnlyState(c *policy.Chain, defs [][]box, i int) (chainState, []string)
 	}
 	owners := map[int]bool{}
 	for _, b := range defs[i] {
-		if !partition(b, cands, func(_ box, o int) bool {
+		if !partition(b, cands, func(_ Box, o int) bool {
 			owners[o] = true
 			return o >= 0
 		}) {
@@ -300,7 +300,7 @@ func DeniedPorts(c *policy.Chain, proto uint8, remote, skip []netip.Prefix, lo, 
 	var bad []ival
 	owners := map[int]bool{}
 	for _, b := range ruleBoxes(&probe, remote, false) {
-		partition(b, cands, func(cell box, o int) bool {
+		partition(b, cands, func(cell Box, o int) bool {
 			switch {
 			case o == -2:
 				return true

@@ -50,12 +50,16 @@ const (
 	nDims
 )
 
-type box struct {
+// Box is one region of the match space: a product of inclusive intervals
+// over protocol, destination port, source port, ICMP type, ICMP code, remote
+// address and local address, within one address family. The zero Box is
+// empty of meaning; build boxes with FullBox and its With methods.
+type Box struct {
 	fam uint8 // 4 or 6: remote and local addresses share the family
 	d   [nDims]ival
 }
 
-func (b *box) overlaps(c *box) bool {
+func (b *Box) overlaps(c *Box) bool {
 	if b.fam != c.fam {
 		return false
 	}
@@ -67,7 +71,7 @@ func (b *box) overlaps(c *box) bool {
 	return true
 }
 
-func (b *box) containsBox(c *box) bool {
+func (b *Box) containsBox(c *Box) bool {
 	if b.fam != c.fam {
 		return false
 	}
@@ -155,7 +159,7 @@ func exact(r *policy.Rule) bool {
 // definiteBoxes is the part of r's match space it matches with certainty:
 // nothing for a rule with an undecidable condition on every record, the
 // listed prefixes for a rule whose other peers are undecidable.
-func definiteBoxes(r *policy.Rule) []box {
+func definiteBoxes(r *policy.Rule) []Box {
 	if r.Unknown != "" {
 		return nil
 	}
@@ -164,15 +168,15 @@ func definiteBoxes(r *policy.Rule) []box {
 
 // possibleBoxes over-approximates the space r may match: an undecidable
 // remote becomes every address, an undecidable rule ignores its ports.
-func possibleBoxes(r *policy.Rule) []box {
+func possibleBoxes(r *policy.Rule) []Box {
 	if exact(r) {
 		return ruleBoxes(r, r.Remote, false)
 	}
 	return ruleBoxes(r, []netip.Prefix{policy.AllV4, policy.AllV6}, r.Unknown != "")
 }
 
-func ruleBoxes(r *policy.Rule, remote []netip.Prefix, anyPort bool) []box {
-	var out []box
+func ruleBoxes(r *policy.Rule, remote []netip.Prefix, anyPort bool) []Box {
+	var out []Box
 	proto := full8
 	if r.Proto >= 0 {
 		proto = ival{small(uint64(r.Proto)), small(uint64(r.Proto))}
@@ -211,7 +215,7 @@ func ruleBoxes(r *policy.Rule, remote []netip.Prefix, anyPort bool) []box {
 			for _, l := range locals {
 				for _, p := range ports {
 					for _, s := range sports {
-						out = append(out, box{fam: fam, d: [nDims]ival{proto, p, s, typ, code, rem, l}})
+						out = append(out, Box{fam: fam, d: [nDims]ival{proto, p, s, typ, code, rem, l}})
 					}
 				}
 			}
@@ -237,7 +241,7 @@ func portIvals(rs []policy.PortRange) []ival {
 
 // owned is a box that belongs to a rule at some position of a list.
 type owned struct {
-	box
+	Box
 	owner int
 }
 
@@ -247,7 +251,7 @@ type owned struct {
 // stops early when fn returns false and reports whether it ran to the end.
 // This is first-match evaluation over whole regions: split by the first
 // candidate that meets the region, recurse on its inside and outside parts.
-func partition(b box, cands []owned, fn func(cell box, owner int) bool) bool {
+func partition(b Box, cands []owned, fn func(cell Box, owner int) bool) bool {
 	for i := range cands {
 		c := &cands[i]
 		if !c.overlaps(&b) {
