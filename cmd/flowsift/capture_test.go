@@ -278,13 +278,23 @@ func TestCaptureLiveVeth(t *testing.T) {
 
 // TestCaptureVXLANListener sends VXLAN-encapsulated frames over loopback
 // to flowsift capture --listen and compares the records with the inner
-// traffic, tunnel keys included.
+// traffic, tunnel keys included; the same for Geneve over IPv6 loopback.
 func TestCaptureVXLANListener(t *testing.T) {
+	for _, tc := range []struct{ scheme, addr, network string }{
+		{"vxlan", "127.0.0.1", "udp4"},
+		{"geneve", "::1", "udp6"},
+	} {
+		t.Run(tc.scheme, func(t *testing.T) { testListener(t, tc.scheme, tc.addr, tc.network) })
+	}
+}
+
+func testListener(t *testing.T, scheme, local, network string) {
 	bin := flowsiftBinary(t)
 	dir := t.TempDir()
 	out := filepath.Join(dir, "records.jsonl")
-	proc, m := startCapture(t, exec.Command(bin, "capture", "--listen", "vxlan://127.0.0.1:0", "--workers", "2", "-o", out),
-		regexp.MustCompile(`listening on vxlan://(127\.0\.0\.1:\d+)`))
+	url := scheme + "://" + netip.AddrPortFrom(netip.MustParseAddr(local), 0).String()
+	proc, m := startCapture(t, exec.Command(bin, "capture", "--listen", url, "--workers", "2", "-o", out),
+		regexp.MustCompile(`listening on `+scheme+`://(\S+) `))
 	target := netip.MustParseAddrPort(m[1])
 	const vni = 4242
 	g := pcapgen.New(pcapgen.Config{Seed: 9, Packets: 8000, Flows: 200, VXLAN: true, VNI: vni})
@@ -294,7 +304,7 @@ func TestCaptureVXLANListener(t *testing.T) {
 	// session hashes it).
 	var conns []*net.UDPConn
 	for i := 0; i < 4; i++ {
-		c, err := net.DialUDP("udp4", nil, net.UDPAddrFromAddrPort(target))
+		c, err := net.DialUDP(network, nil, net.UDPAddrFromAddrPort(target))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -303,8 +313,15 @@ func TestCaptureVXLANListener(t *testing.T) {
 	}
 	var fr capture.Frame
 	n := 0
+	var payload []byte
 	for g.Next(&fr) {
-		payload := fr.Data[14+20+8:] // from the VXLAN header on
+		vx := fr.Data[14+20+8:] // from the VXLAN header on
+		payload = append(payload[:0], vx...)
+		if scheme == "geneve" {
+			// Geneve base header, no options: version 0, protocol
+			// 0x6558 (Ethernet), the same VNI, then the inner frame.
+			copy(payload, []byte{0, 0, 0x65, 0x58, vx[4], vx[5], vx[6], 0})
+		}
 		// the generator's outer UDP source port is a hash of the inner flow
 		sport := int(fr.Data[14+20])<<8 | int(fr.Data[14+21])
 		if _, err := conns[sport%len(conns)].Write(payload); err != nil {
@@ -322,8 +339,8 @@ func TestCaptureVXLANListener(t *testing.T) {
 	}
 	recs := parseCapRecs(t, b)
 	for _, r := range recs {
-		if r.TunnelVNI == nil || *r.TunnelVNI != vni || r.TunnelSrc == nil || *r.TunnelSrc != "127.0.0.1" ||
-			r.TunnelDst == nil || *r.TunnelDst != "127.0.0.1" || r.TunnelType == nil || *r.TunnelType != "vxlan" || r.Source != "live" {
+		if r.TunnelVNI == nil || *r.TunnelVNI != vni || r.TunnelSrc == nil || *r.TunnelSrc != local ||
+			r.TunnelDst == nil || *r.TunnelDst != local || r.TunnelType == nil || *r.TunnelType != scheme || r.Source != "live" {
 			t.Fatalf("record without the session's tunnel keys: %+v", r)
 		}
 	}
