@@ -164,12 +164,24 @@ type dict struct {
 	vals   []string
 	size   int // bytes of the PLAIN-encoded dictionary page
 	empty  uint32
-	cache  [256]dictEntry
-	addrs  map[netip.Addr]uint32 // address columns
-	acache [512]addrEntry
+	cache  *[strCacheSize]dictEntry // allocated on first use
+	addrs  map[netip.Addr]uint32    // address columns
+	acache *[addrCacheSize]addrEntry
+	v4     []uint64 // IPv4 addresses: key<<32 | index+1, open addressing
+	n4     int
 	texts  map[netip.Addr]string // address texts, kept across chunks
 	enum   [256]uint32           // index+1 by enum code (action, direction, source, verdict)
 }
+
+// Direct-mapped lookup caches in front of a dictionary's map: big enough
+// for the interfaces, accounts and instance ids of a large account, and
+// for the addresses that most flows of a chunk share.
+const (
+	strCacheBits  = 10
+	strCacheSize  = 1 << strCacheBits
+	addrCacheBits = 9
+	addrCacheSize = 1 << addrCacheBits
+)
 
 type addrEntry struct {
 	a  netip.Addr
@@ -189,11 +201,15 @@ func (d *dict) reset() {
 	clear(d.m)
 	clear(d.vals) // drop the references
 	d.vals, d.size, d.empty = d.vals[:0], 0, 0
-	d.cache = [256]dictEntry{}
+	if d.cache != nil {
+		clear(d.cache[:])
+	}
 	if d.addrs != nil {
 		clear(d.addrs)
-		d.acache = [512]addrEntry{}
+		clear(d.acache[:])
 	}
+	clear(d.v4)
+	d.n4 = 0
 	d.enum = [256]uint32{}
 }
 
@@ -204,8 +220,11 @@ func (d *dict) index(s string) uint32 {
 		}
 		return d.empty - 1
 	}
+	if d.cache == nil {
+		d.cache = new([strCacheSize]dictEntry)
+	}
 	p := unsafe.StringData(s)
-	e := &d.cache[(uint64(uintptr(unsafe.Pointer(p)))+uint64(len(s)))*0x9e3779b97f4a7c15>>56]
+	e := &d.cache[(uint64(uintptr(unsafe.Pointer(p)))+uint64(len(s)))*0x9e3779b97f4a7c15>>(64-strCacheBits)]
 	if e.p == p && e.n == len(s) {
 		return e.i
 	}
@@ -230,8 +249,14 @@ func (d *dict) indexEnum(code uint8, s string) uint32 {
 // indexAddr is index for an address column: keyed by the address, so
 // its text is made once per distinct address and chunk.
 func (d *dict) indexAddr(a netip.Addr) uint32 {
+	if a.Is4() {
+		return d.indexAddr4(a)
+	}
+	if d.acache == nil {
+		d.acache = new([addrCacheSize]addrEntry)
+	}
 	b := a.As16()
-	h := (binary.LittleEndian.Uint64(b[8:]) ^ binary.LittleEndian.Uint64(b[:8])) * 0x9e3779b97f4a7c15 >> 55
+	h := (binary.LittleEndian.Uint64(b[8:]) ^ binary.LittleEndian.Uint64(b[:8])) * 0x9e3779b97f4a7c15 >> (64 - addrCacheBits)
 	e := &d.acache[h]
 	if e.ok && e.a == a {
 		return e.i
@@ -241,20 +266,66 @@ func (d *dict) indexAddr(a netip.Addr) uint32 {
 	}
 	i, ok := d.addrs[a]
 	if !ok {
-		i = uint32(len(d.vals))
-		s, ok := d.texts[a]
-		if !ok {
-			if d.texts == nil || len(d.texts) >= maxDictEntries {
-				d.texts = make(map[netip.Addr]string)
-			}
-			s = string(a.AppendTo(nil)) // "" for the zero Addr, as AppendTo writes it
-			d.texts[a] = s
-		}
-		d.vals = append(d.vals, s)
-		d.size += 4 + len(s)
+		i = d.addAddr(a)
 		d.addrs[a] = i
 	}
 	*e = addrEntry{a, i, true}
+	return i
+}
+
+// indexAddr4 is indexAddr for IPv4 addresses: an open-addressing table
+// of uint32 keys (key<<32 | index+1), dense enough to stay in cache.
+func (d *dict) indexAddr4(a netip.Addr) uint32 {
+	b := a.As4()
+	k := binary.BigEndian.Uint32(b[:])
+	if d.n4*2 >= len(d.v4) {
+		d.grow4()
+	}
+	mask := uint64(len(d.v4) - 1)
+	for h := uint64(k) * 0x9e3779b97f4a7c15 >> 32 & mask; ; h = (h + 1) & mask {
+		e := d.v4[h]
+		if e == 0 {
+			i := d.addAddr(a)
+			d.v4[h] = uint64(k)<<32 | uint64(i+1)
+			d.n4++
+			return i
+		}
+		if uint32(e>>32) == k {
+			return uint32(e) - 1
+		}
+	}
+}
+
+func (d *dict) grow4() {
+	old := d.v4
+	d.v4 = make([]uint64, max(1<<12, 2*len(old)))
+	mask := uint64(len(d.v4) - 1)
+	for _, e := range old {
+		if e == 0 {
+			continue
+		}
+		h := e >> 32 * 0x9e3779b97f4a7c15 >> 32 & mask
+		for d.v4[h] != 0 {
+			h = (h + 1) & mask
+		}
+		d.v4[h] = e
+	}
+}
+
+// addAddr adds an address's text to the dictionary; the texts outlive
+// the chunk (a writer's chunks mostly share their addresses).
+func (d *dict) addAddr(a netip.Addr) uint32 {
+	i := uint32(len(d.vals))
+	s, ok := d.texts[a]
+	if !ok {
+		if d.texts == nil || len(d.texts) >= maxDictEntries {
+			d.texts = make(map[netip.Addr]string)
+		}
+		s = string(a.AppendTo(nil)) // "" for the zero Addr, as AppendTo writes it
+		d.texts[a] = s
+	}
+	d.vals = append(d.vals, s)
+	d.size += 4 + len(s)
 	return i
 }
 
