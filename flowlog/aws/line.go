@@ -24,10 +24,10 @@ type LineParser struct {
 	ints  [maxFields]int64 // parsed optional integers, by line position
 	line  []byte           // the line being parsed
 	pad   []byte           // a copy of a line with lex.ScanPad bytes after it
-	last  [numCore]string  // last interned value per core string field
-	// lastAttr is the last interned value per line position (optional
-	// string fields). Reset with the format (positions change meaning).
-	lastAttr [maxFields]string
+	// prev is the last value kept at each line position (string fields):
+	// consecutive lines mostly repeat account, VPC, region, type. Any
+	// value whose bytes match is right, whatever the format was then.
+	prev [maxFields]prevTok
 	// toks is a direct-mapped cache of interned strings of 8 bytes or
 	// more by a hash of their bytes, looked at before the Interner (ENI,
 	// instance and subnet ids that change from line to line). Allocated on
@@ -39,6 +39,38 @@ type LineParser struct {
 }
 
 const v4CacheSize = 1024
+
+// prevTok is an interned value and its first bytes (up to eight, as loaded
+// from the line it came from; compares mask what follows the value).
+type prevTok struct {
+	s string
+	w uint64
+}
+
+// str returns the interned value of the string field at line position s
+// (a position of the format whose span lies within p.line), "" for "-".
+func (p *LineParser) str(s int16) string {
+	sp := *(*lex.Span)(unsafe.Add(unsafe.Pointer(&p.spans), uintptr(s)*unsafe.Sizeof(lex.Span{})))
+	l := int(sp.Hi - sp.Lo)
+	w := lex.Load8(p.line, int(sp.Lo)) // within the padding after the line
+	if l == 1 && byte(w) == '-' {
+		return ""
+	}
+	e := (*prevTok)(unsafe.Add(unsafe.Pointer(&p.prev), uintptr(s)*unsafe.Sizeof(prevTok{})))
+	b := unsafe.Slice((*byte)(unsafe.Add(unsafe.Pointer(unsafe.SliceData(p.line)), sp.Lo)), l)
+	if l == len(e.s) {
+		if l <= 8 {
+			if (w^e.w)<<((64-8*uint(l))&63) == 0 {
+				return e.s
+			}
+		} else if w == e.w && lex.SameTail(e.s, b) {
+			return e.s
+		}
+	}
+	str := p.intern(b)
+	e.s, e.w = str, w
+	return str
+}
 
 const tokCacheBits = 12
 
@@ -424,10 +456,19 @@ func (p *LineParser) slow(line []byte, pos int64, rec *flowlog.Record) bool {
 // fast or slow accepted (p.line and p.spans describe it, p.ints holds its
 // optional integers).
 func (p *LineParser) finish(rec *flowlog.Record) {
-	rec.Account = p.coreStr(fAccountID)
-	rec.Iface = p.coreStr(fInterfaceID)
-	rec.VPC = p.coreStr(fVPCID)
-	rec.Subnet = p.coreStr(fSubnetID)
+	f := p.Format
+	if s := f.core[fAccountID]; s >= 0 {
+		rec.Account = p.str(s)
+	}
+	if s := f.core[fInterfaceID]; s >= 0 {
+		rec.Iface = p.str(s)
+	}
+	if s := f.core[fVPCID]; s >= 0 {
+		rec.VPC = p.str(s)
+	}
+	if s := f.core[fSubnetID]; s >= 0 {
+		rec.Subnet = p.str(s)
+	}
 	// Spans are within p.line (fast and slow made them so), and slots are
 	// positions of the format, below maxFields: no bounds checks.
 	base := unsafe.Pointer(unsafe.SliceData(p.line))
@@ -446,14 +487,7 @@ func (p *LineParser) finish(rec *flowlog.Record) {
 		b := unsafe.Slice((*byte)(unsafe.Add(base, sp.Lo)), sp.Hi-sp.Lo)
 		switch st.kind {
 		case kStr:
-			// Most optional strings (type, region, az-id, service names)
-			// repeat from line to line: check the previous value first.
-			str := p.lastAttr[st.slot]
-			if !lex.Same(str, b) {
-				str = p.intern(b)
-				p.lastAttr[st.slot] = str
-			}
-			rec.Attrs = append(rec.Attrs, flowlog.Attr{Key: st.key, Str: str})
+			rec.Attrs = append(rec.Attrs, flowlog.Attr{Key: st.key, Str: p.str(st.slot)})
 		case kPktAddr:
 			// pkt-srcaddr/pkt-dstaddr mostly repeat srcaddr/dstaddr, which
 			// are valid dotted quads or canonicalized below.
@@ -535,29 +569,6 @@ func (p *LineParser) addr(pos int64, name string, b []byte) (a netip.Addr, ok bo
 		p.Tally.Badf(pos, flowlog.KindBadIP, "%s %q is not an IP address", name, b)
 	}
 	return a, ok
-}
-
-// coreStr interns a core string field, checking the field's previous value
-// first: consecutive lines mostly repeat account, VPC and often interface.
-func (p *LineParser) coreStr(id fieldID) string {
-	s := p.Format.core[id]
-	if s < 0 {
-		return ""
-	}
-	// s is a position of the format (below maxFields) and its span lies
-	// within p.line: no bounds checks.
-	sp := *(*lex.Span)(unsafe.Add(unsafe.Pointer(&p.spans), uintptr(s)*unsafe.Sizeof(lex.Span{})))
-	base := unsafe.Pointer(unsafe.SliceData(p.line))
-	if sp.Hi-sp.Lo == 1 && *(*byte)(unsafe.Add(base, sp.Lo)) == '-' {
-		return ""
-	}
-	b := unsafe.Slice((*byte)(unsafe.Add(base, sp.Lo)), sp.Hi-sp.Lo)
-	if last := p.last[id]; lex.Same(last, b) {
-		return last
-	}
-	str := p.intern(b)
-	p.last[id] = str
-	return str
 }
 
 // addrString returns the canonical text of a, interned (pkt-* addresses

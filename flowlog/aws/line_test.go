@@ -60,12 +60,27 @@ func FuzzFastPath(f *testing.F) {
 	})
 }
 
+// warmLine returns a good line of format (the previous line a parser saw
+// before the one under test, so that values kept from it are exercised).
+func warmLine(format *Format) []byte {
+	var gen bytes.Buffer
+	flowgen.AWSText(&gen, 1, format.Names(), 11)
+	lines := strings.Split(gen.String(), "\n")
+	return []byte(lines[1])
+}
+
 func checkFastLine(t *testing.T, format *Format, buf []byte) {
 	t.Helper()
 	newParser := func() *LineParser {
 		return &LineParser{Format: format, Tally: &flowlog.Tally{}, In: &flowlog.Interner{}, Source: flowlog.SourceAWSText}
 	}
 	pf, ps := newParser(), newParser()
+	// The fast parser has seen a line of the format before (its kept
+	// values must not leak into this one); the slow one starts afresh.
+	var warm flowlog.Record
+	if !pf.Parse(warmLine(format), 1, &warm) {
+		t.Fatalf("warm-up line refused: %q", warmLine(format))
+	}
 	var rf, rs flowlog.Record
 	rf.Attrs = append(rf.Attrs, flowlog.Attr{Key: 1, Str: "stale"}) // must be cleared
 	if !pf.fast(buf, &rf) {
@@ -114,6 +129,45 @@ func TestFastPathTakesGoodLines(t *testing.T) {
 				t.Errorf("fast path refuses a good line: %q", l)
 			}
 			checkFastLine(t, format, []byte(l))
+		}
+	}
+}
+
+// TestKeptValuesSameLength: a string field whose value changes to another
+// of the same length (or the same first eight bytes) is not taken for the
+// previous line's value.
+func TestKeptValuesSameLength(t *testing.T) {
+	format := mustFormat(flowgen.AWSV5Fields)
+	first := string(warmLine(format))
+	p := &LineParser{Format: format, Tally: &flowlog.Tally{}, In: &flowlog.Interner{}, Source: flowlog.SourceAWSText}
+	var rec flowlog.Record
+	if !p.Parse([]byte(first), 1, &rec) {
+		t.Fatal("first line refused")
+	}
+	toks := strings.Split(first, " ")
+	for i, name := range flowgen.AWSV5Fields {
+		old := toks[i]
+		if old == "-" || !contains([]string{"account-id", "interface-id", "vpc-id", "subnet-id", "instance-id",
+			"type", "region", "az-id", "sublocation-id"}, name) {
+			continue
+		}
+		for _, repl := range []string{
+			strings.Repeat("x", len(old)),         // same length
+			old[:len(old)-1] + "Z",                // same but the last byte
+			old[:min(8, len(old))] + "-tail-q17z", // same first eight bytes
+		} {
+			line := append([]string{}, toks...)
+			line[i] = repl
+			for _, l := range []string{strings.Join(line, " "), first} { // and back
+				fresh := &LineParser{Format: format, Tally: &flowlog.Tally{}, In: &flowlog.Interner{}, Source: flowlog.SourceAWSText}
+				var want flowlog.Record
+				if !fresh.Parse([]byte(l), 1, &want) || !p.Parse([]byte(l), 2, &rec) {
+					t.Fatalf("%s: line refused: %q", name, l)
+				}
+				if jw, jg := flowlog.AppendJSON(nil, &want), flowlog.AppendJSON(nil, &rec); !bytes.Equal(jw, jg) {
+					t.Fatalf("%s = %q after %q:\nwant %s\ngot  %s", name, repl, old, jw, jg)
+				}
+			}
 		}
 	}
 }

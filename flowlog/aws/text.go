@@ -59,7 +59,6 @@ func (tr *TextReader) Next(rec *flowlog.Record) bool {
 				f, err := NewFormat(names)
 				if err == nil { // classifyHeader guarantees it
 					tr.p.Format = f
-					tr.p.lastAttr = [maxFields]string{}
 				}
 				t.Headers++
 				continue

@@ -210,3 +210,16 @@ func Same(s string, b []byte) bool {
 	}
 	return true
 }
+
+// SameTail reports whether s == string(b) for len(s) == len(b) >= 8 when
+// their first eight bytes are known to agree (the caller compared them).
+func SameTail(s string, b []byte) bool {
+	n := len(s)
+	ps, pb := unsafe.Pointer(unsafe.StringData(s)), unsafe.Pointer(unsafe.SliceData(b))
+	for i := 8; i < n-8; i += 8 {
+		if *(*uint64)(unsafe.Add(ps, i)) != *(*uint64)(unsafe.Add(pb, i)) {
+			return false
+		}
+	}
+	return *(*uint64)(unsafe.Add(ps, n-8)) == *(*uint64)(unsafe.Add(pb, n-8))
+}
