@@ -244,81 +244,74 @@ func icmpOf(rec *flowlog.Record) int32 {
 	return t<<8 | c
 }
 
-func tupleHash(src, dst addr16, sport, dport uint16, proto uint8) uint64 {
-	s, d := &src.b, &dst.b
-	h := uint64(0x13198A2E03707344)
-	h = mix(h, binary.LittleEndian.Uint64(s[:8]))
-	h = mix(h, binary.LittleEndian.Uint64(s[8:]))
-	h = mix(h, binary.LittleEndian.Uint64(d[:8]))
-	h = mix(h, binary.LittleEndian.Uint64(d[8:]))
-	return mix(h, uint64(sport)|uint64(dport)<<16|uint64(proto)<<32)
+// endHash hashes one end of a flow (address and port).
+func endHash(a *addr16, port uint16) uint64 {
+	h := mix(0x13198A2E03707344, binary.LittleEndian.Uint64(a.b[:8]))
+	h = mix(h, binary.LittleEndian.Uint64(a.b[8:]))
+	return mix(h, uint64(port)|uint64(a.fam)<<16)
 }
 
-// revIndex finds the rows of a five-tuple: an open-addressing table of the
-// first row of each tuple, the others chained through next.
-type revIndex struct {
-	slots []uint64 // tag << 32 | entry+1
-	mask  uint64
-	next  []int32
+// pairHash is the same for a five-tuple and its reverse.
+func pairHash(k *aggKey) uint32 {
+	return uint32(mix(endHash(&k.src, k.sport)+endHash(&k.dst, k.dport), uint64(k.proto)) >> 32)
 }
 
-func sameTuple(k *aggKey, src, dst addr16, sport, dport uint16, proto uint8) bool {
-	return k.src == src && k.dst == dst && k.sport == sport && k.dport == dport && k.proto == proto
+func isReverse(k, o *aggKey) bool {
+	return o.src == k.dst && o.dst == k.src && o.sport == k.dport && o.dport == k.sport && o.proto == k.proto
 }
 
-func (a *Aggregator) buildRev() *revIndex {
-	n := uint64(1)
-	for n < uint64(len(a.entries))*2 {
-		n <<= 1
+// replies decides the reply side of every row without deciding flags
+// (POLICY.md 3 steps 2-3). Rows are sorted by a direction-free hash of
+// their five-tuple with a stable radix sort, so the rows of a tuple and of
+// its reverse share one run, in table order (the order the reverse rows
+// are consulted in).
+func (a *Aggregator) replies() []verdict.Reply {
+	n := len(a.entries)
+	keys := make([]uint64, n)
+	for i := range a.entries {
+		keys[i] = uint64(pairHash(&a.entries[i].key))<<32 | uint64(i)
 	}
-	ix := &revIndex{slots: make([]uint64, n), mask: n - 1, next: make([]int32, len(a.entries))}
-	for j := len(a.entries) - 1; j >= 0; j-- {
-		k := &a.entries[j].key
-		h := tupleHash(k.src, k.dst, k.sport, k.dport, k.proto)
-		tag := h >> 32
-		ix.next[j] = -1
-		for i := h & ix.mask; ; i = (i + 1) & ix.mask {
-			s := ix.slots[i]
-			if s == 0 {
-				ix.slots[i] = tag<<32 | uint64(j+1)
-				break
-			}
-			if s>>32 == tag {
-				if h0 := int32(uint32(s) - 1); sameTuple(&a.entries[h0].key, k.src, k.dst, k.sport, k.dport, k.proto) {
-					ix.next[j] = h0
-					ix.slots[i] = tag<<32 | uint64(j+1)
-					break
-				}
-			}
+	tmp := make([]uint64, n)
+	for shift := uint(32); shift < 64; shift += 8 {
+		var count [257]int
+		for _, k := range keys {
+			count[(k>>shift)&0xff+1]++
 		}
+		for b := 1; b < 257; b++ {
+			count[b] += count[b-1]
+		}
+		for _, k := range keys {
+			d := (k >> shift) & 0xff
+			tmp[count[d]] = k
+			count[d]++
+		}
+		keys, tmp = tmp, keys
 	}
-	return ix
-}
-
-// first returns the first row of a five-tuple, -1 when none.
-func (a *Aggregator) first(ix *revIndex, src, dst addr16, sport, dport uint16, proto uint8) int32 {
-	h := tupleHash(src, dst, sport, dport, proto)
-	tag := h >> 32
-	for i := h & ix.mask; ; i = (i + 1) & ix.mask {
-		s := ix.slots[i]
-		if s == 0 {
-			return -1
+	out := make([]verdict.Reply, n)
+	for s := 0; s < n; {
+		e := s + 1
+		for e < n && keys[e]>>32 == keys[s]>>32 {
+			e++
 		}
-		if s>>32 == tag {
-			if j := int32(uint32(s) - 1); sameTuple(&a.entries[j].key, src, dst, sport, dport, proto) {
-				return j
+		run := keys[s:e]
+		for _, ki := range run {
+			i := int(uint32(ki))
+			if a.entries[i].key.cls == clsUndecided {
+				out[i] = a.reply(i, run)
 			}
 		}
+		s = e
 	}
+	return out
 }
 
 // Rows decides the reply side of every row and calls fn with each (the Row
 // is reused between calls).
 func (a *Aggregator) Rows(fn func(*Row)) {
-	var ix *revIndex
+	var reps []verdict.Reply
 	for i := range a.entries {
 		if a.entries[i].key.cls == clsUndecided {
-			ix = a.buildRev()
+			reps = a.replies()
 			break
 		}
 	}
@@ -337,26 +330,28 @@ func (a *Aggregator) Rows(fn func(*Row)) {
 				row.ICMPCode = -2
 			}
 		}
-		row.Reply = a.reply(i, ix)
+		switch k.cls {
+		case clsReply:
+			row.Reply = verdict.Reply{Reply: true, Basis: verdict.BasisFlags}
+		case clsOpener:
+			row.Reply = verdict.Reply{Reply: false, Basis: verdict.BasisFlags}
+		default:
+			row.Reply = reps[i]
+		}
 		fn(&row)
 	}
 }
 
-func (a *Aggregator) reply(i int, ix *revIndex) verdict.Reply {
+// reply decides an undecided row from the rows of its run (its reverse
+// rows among them, in table order).
+func (a *Aggregator) reply(i int, run []uint64) verdict.Reply {
 	e := &a.entries[i]
 	k := &e.key
-	switch k.cls {
-	case clsReply:
-		return verdict.Reply{Reply: true, Basis: verdict.BasisFlags}
-	case clsOpener:
-		return verdict.Reply{Reply: false, Basis: verdict.BasisFlags}
-	}
-	j := int32(-1)
-	if ix != nil {
-		j = a.first(ix, k.dst, k.src, k.dport, k.sport, k.proto)
-	}
-	for ; j >= 0; j = ix.next[j] {
-		o := &a.entries[j]
+	for _, kj := range run {
+		o := &a.entries[uint32(kj)]
+		if !isReverse(k, &o.key) {
+			continue
+		}
 		if k.iface != 0 && o.key.iface != 0 && k.iface != o.key.iface {
 			continue
 		}

@@ -28,6 +28,23 @@ func benchInput(b *testing.B) string {
 	})
 }
 
+// benchConnsInput: 1M records over 20,000 connections (ephemeral client
+// ports fixed per connection, both directions logged) in one hour — the
+// flow logs of a VPC, where records repeat.
+func benchConnsInput(b *testing.B) string {
+	return benchutil.File(b, "whatif-aws-v2-1m-20kconns.log", func(p string) error {
+		f, err := os.Create(p)
+		if err != nil {
+			return err
+		}
+		if err := flowgen.AWSTextConns(f, benchRecords, 20_000, 3600, 7); err != nil {
+			f.Close()
+			return err
+		}
+		return f.Close()
+	})
+}
+
 func pfx(s string) []netip.Prefix { return []netip.Prefix{netip.MustParsePrefix(s)} }
 
 func rule(id string, a policy.Action, proto int16, lo, hi uint16, remote string, k policy.Kind, prio int) *policy.Rule {
@@ -99,8 +116,7 @@ func benchSets(recs []flowlog.Record, proposed bool) *policy.Set {
 	return set
 }
 
-func loadBench(b *testing.B) []flowlog.Record {
-	path := benchInput(b)
+func loadBench(b *testing.B, path string) []flowlog.Record {
 	recs := make([]flowlog.Record, 0, benchRecords)
 	_, err := input.Run(input.Expand([]string{path}, nil), input.Options{}, func(r *flowlog.Record) error {
 		recs = append(recs, r.Clone())
@@ -112,11 +128,18 @@ func loadBench(b *testing.B) []flowlog.Record {
 	return recs
 }
 
-// BenchmarkWhatifJudge: the judge path over 1M in-memory records —
-// aggregation into the key table, reply sides, both compiled evaluations
-// per distinct row and the report accumulation.
-func BenchmarkWhatifJudge(b *testing.B) {
-	recs := loadBench(b)
+// BenchmarkWhatifJudge: the judge path over 1M in-memory records, every
+// one a distinct flow (the worst case) — aggregation into the key table,
+// reply sides, both compiled evaluations per distinct row and the report
+// accumulation.
+func BenchmarkWhatifJudge(b *testing.B) { benchJudge(b, benchInput(b)) }
+
+// BenchmarkWhatifJudgeConns: the judge path over 1M records of 20,000
+// connections in one hour (realistic repetition).
+func BenchmarkWhatifJudgeConns(b *testing.B) { benchJudge(b, benchConnsInput(b)) }
+
+func benchJudge(b *testing.B, path string) {
+	recs := loadBench(b, path)
 	c := NewComparison(benchSets(recs, false), benchSets(recs, true))
 	var changed int64
 	m := benchutil.Start(b)
@@ -136,9 +159,16 @@ func BenchmarkWhatifJudge(b *testing.B) {
 	}
 }
 
-// BenchmarkWhatifAggregate: the key table alone (Add per record).
-func BenchmarkWhatifAggregate(b *testing.B) {
-	recs := loadBench(b)
+// BenchmarkWhatifAggregate: the key table alone (Add per record), every
+// record a distinct flow.
+func BenchmarkWhatifAggregate(b *testing.B) { benchAggregate(b, benchInput(b)) }
+
+// BenchmarkWhatifAggregateConns: the key table alone over 20,000
+// connections.
+func BenchmarkWhatifAggregateConns(b *testing.B) { benchAggregate(b, benchConnsInput(b)) }
+
+func benchAggregate(b *testing.B, path string) {
+	recs := loadBench(b, path)
 	agg := NewAggregator()
 	for j := range recs { // warm: the table has grown
 		agg.Add(&recs[j])
@@ -155,9 +185,9 @@ func BenchmarkWhatifAggregate(b *testing.B) {
 // BenchmarkWhatifFile: the whole streaming path from the generated AWS
 // file (reader included).
 func BenchmarkWhatifFile(b *testing.B) {
-	recs := loadBench(b)
-	c := NewComparison(benchSets(recs, false), benchSets(recs, true))
 	path := benchInput(b)
+	recs := loadBench(b, path)
+	c := NewComparison(benchSets(recs, false), benchSets(recs, true))
 	recs = nil
 	m := benchutil.Start(b)
 	var n int64
