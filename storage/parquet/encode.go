@@ -224,15 +224,21 @@ func (d *dict) index(s string) uint32 {
 		d.cache = new([strCacheSize]dictEntry)
 	}
 	p := unsafe.StringData(s)
-	e := &d.cache[(uint64(uintptr(unsafe.Pointer(p)))+uint64(len(s)))*0x9e3779b97f4a7c15>>(64-strCacheBits)]
-	if e.p == p && e.n == len(s) {
-		return e.i
+	// Two-way set associative: slots h and h^1, the newer entry first.
+	h := (uint64(uintptr(unsafe.Pointer(p))) + uint64(len(s))) * 0x9e3779b97f4a7c15 >> (64 - strCacheBits)
+	e0, e1 := &d.cache[h], &d.cache[h^1]
+	if e0.p == p && e0.n == len(s) {
+		return e0.i
+	}
+	if e1.p == p && e1.n == len(s) {
+		return e1.i
 	}
 	i, ok := d.m[s]
 	if !ok {
 		i = d.add(s)
 	}
-	*e = dictEntry{p, len(s), i}
+	*e1 = *e0
+	*e0 = dictEntry{p, len(s), i}
 	return i
 }
 
