@@ -471,48 +471,50 @@ func (p *LineParser) finish(rec *flowlog.Record) {
 	}
 	// Spans are within p.line (fast and slow made them so), and slots are
 	// positions of the format, below maxFields: no bounds checks.
-	base := unsafe.Pointer(unsafe.SliceData(p.line))
-	for _, st := range p.Format.attrSteps {
-		if st.kind == kInt32 || st.kind == kInt64 {
-			// -1 for "-" (left out); spans are not kept for numbers.
+	for _, st := range f.attrSteps {
+		switch st.kind {
+		case kStr:
+			if str := p.str(st.slot); str != "" {
+				rec.Attrs = append(rec.Attrs, flowlog.Attr{Key: st.key, Str: str})
+			}
+		case kPktAddr:
+			if str := p.pktAddr(rec, st.slot); str != "" {
+				rec.Attrs = append(rec.Attrs, flowlog.Attr{Key: st.key, Str: str})
+			}
+		default: // kInt32, kInt64: -1 for "-" (left out)
 			if v := *(*int64)(unsafe.Add(unsafe.Pointer(&p.ints), uintptr(st.slot)*8)); v >= 0 {
 				rec.Attrs = append(rec.Attrs, flowlog.Attr{Key: st.key, Int: v})
 			}
-			continue
-		}
-		sp := *(*lex.Span)(unsafe.Add(unsafe.Pointer(&p.spans), uintptr(st.slot)*unsafe.Sizeof(lex.Span{})))
-		if sp.Hi-sp.Lo == 1 && *(*byte)(unsafe.Add(base, sp.Lo)) == '-' {
-			continue
-		}
-		b := unsafe.Slice((*byte)(unsafe.Add(base, sp.Lo)), sp.Hi-sp.Lo)
-		switch st.kind {
-		case kStr:
-			rec.Attrs = append(rec.Attrs, flowlog.Attr{Key: st.key, Str: p.str(st.slot)})
-		case kPktAddr:
-			// pkt-srcaddr/pkt-dstaddr mostly repeat srcaddr/dstaddr, which
-			// are valid dotted quads or canonicalized below.
-			if src := p.tok(fSrcAddr); rec.Src.Is4() && lex.Same(lex.String(src), b) {
-				rec.Attrs = append(rec.Attrs, flowlog.Attr{Key: st.key, Str: p.v4String(rec.Src, b)})
-				continue
-			}
-			if dst := p.tok(fDstAddr); rec.Dst.Is4() && lex.Same(lex.String(dst), b) {
-				rec.Attrs = append(rec.Attrs, flowlog.Attr{Key: st.key, Str: p.v4String(rec.Dst, b)})
-				continue
-			}
-			a, ok := lex.ParseAddr(b)
-			if !ok {
-				p.Tally.BadPktIP++ // not validated (FORMATS.md 3.4): key left out, counted
-				continue
-			}
-			var str string
-			if a.Is4() {
-				str = p.In.Bytes(b) // a valid dotted quad is already canonical text
-			} else {
-				str = p.addrString(a)
-			}
-			rec.Attrs = append(rec.Attrs, flowlog.Attr{Key: st.key, Str: str})
 		}
 	}
+}
+
+// pktAddr returns the canonical text of the pkt-srcaddr or pkt-dstaddr
+// field at line position s, "" for "-" or text that is not an address
+// (not validated, FORMATS.md 3.4: the key is left out and counted).
+func (p *LineParser) pktAddr(rec *flowlog.Record, s int16) string {
+	sp := *(*lex.Span)(unsafe.Add(unsafe.Pointer(&p.spans), uintptr(s)*unsafe.Sizeof(lex.Span{})))
+	b := unsafe.Slice((*byte)(unsafe.Add(unsafe.Pointer(unsafe.SliceData(p.line)), sp.Lo)), sp.Hi-sp.Lo)
+	if len(b) == 1 && b[0] == '-' {
+		return ""
+	}
+	// Mostly a repeat of srcaddr or dstaddr, whose IPv4 text is canonical
+	// (a valid dotted quad is netip's text of its address).
+	if rec.Src.Is4() && lex.Same(lex.String(p.tok(fSrcAddr)), b) {
+		return p.v4String(rec.Src, b)
+	}
+	if rec.Dst.Is4() && lex.Same(lex.String(p.tok(fDstAddr)), b) {
+		return p.v4String(rec.Dst, b)
+	}
+	a, ok := lex.ParseAddr(b)
+	if !ok {
+		p.Tally.BadPktIP++
+		return ""
+	}
+	if a.Is4() {
+		return p.In.Bytes(b) // a valid dotted quad is already canonical text
+	}
+	return p.addrString(a)
 }
 
 // action validates an action value (nil or "-": absent). Shared with the
