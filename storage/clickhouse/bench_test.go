@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"syscall"
 	"testing"
 	"time"
 
@@ -18,86 +19,152 @@ import (
 
 const benchRows = 1_000_000
 
-var benchData struct {
+var benchData = map[bool]struct {
 	recs []flowlog.Record
 	res  []verdict.Result
-}
+}{}
 
-func benchRecords() ([]flowlog.Record, []verdict.Result) {
-	if benchData.recs == nil {
-		benchData.recs, benchData.res = genRecords(benchRows, 2026, 1)
+// benchRecords returns the benchmark's 1 M generated records: sparse, as
+// flowgen makes them (about 2 records a second, 6 days, 6 daily batches
+// of about 166 k), or dense (the same records squeezed into one hour, as a
+// busy VPC logs them: the rollups aggregate many records per row).
+func benchRecords(dense bool) ([]flowlog.Record, []verdict.Result) {
+	d, ok := benchData[dense]
+	if !ok {
+		d.recs, d.res = genRecords(benchRows, 2026, 1)
+		if dense {
+			base := d.recs[0].Start
+			span := d.recs[len(d.recs)-1].Start - base + 1
+			for i := range d.recs {
+				r := &d.recs[i]
+				dur := r.End - r.Start
+				r.Start = base + (r.Start-base)*3600/span
+				r.End = r.Start + dur
+			}
+		}
+		benchData[dense] = d
 	}
-	return benchData.recs, benchData.res
+	return d.recs, d.res
 }
 
-// BenchmarkClickHouseInsert: rows/s end to end into flows (with both
-// materialized views firing), through the Sink and, as the baseline,
-// through clickhouse-client inserting the same rows as TabSeparated.
-// disk-bytes/flow is the raw table's size on disk after OPTIMIZE FINAL.
+func rusage(who int) time.Duration {
+	var ru syscall.Rusage
+	syscall.Getrusage(who, &ru)
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// cpuMeter charges the server's CPU (all of it: the insert, the views,
+// merges meanwhile) and the client's to the rows: on a shared machine the
+// CPU per row is steadier than the wall clock.
+type cpuMeter struct{ server, client time.Duration }
+
+func (m *cpuMeter) start(b *testing.B, who int) {
+	t, err := srv.CPUTime()
+	if err != nil {
+		b.Fatal(err)
+	}
+	m.server, m.client = m.server-t, m.client-rusage(who)
+}
+
+func (m *cpuMeter) stop(b *testing.B, who int) {
+	t, err := srv.CPUTime()
+	if err != nil {
+		b.Fatal(err)
+	}
+	m.server, m.client = m.server+t, m.client+rusage(who)
+}
+
+func (m *cpuMeter) report(b *testing.B, rows int64) {
+	b.ReportMetric(float64(m.server.Nanoseconds())/1e3/float64(rows), "server-us/row")
+	b.ReportMetric(float64(m.client.Nanoseconds())/1e3/float64(rows), "client-us/row")
+	b.ReportMetric(float64(rows)/(m.server+m.client).Seconds(), "cpu-rows/s")
+}
+
+// BenchmarkClickHouseInsert: rows/s end to end into flows (every
+// materialized view firing), through the Sink and, as the baseline,
+// through clickhouse-client inserting the same rows as TabSeparated, on
+// sparse and dense data. server-us/row and client-us/row are CPU time per
+// row (cpu-rows/s their sum as a rate); disk-bytes/flow is the raw table's
+// size on disk after OPTIMIZE FINAL (the server's <compression> setting
+// decides it on 18.16: FLOWSIFT_CH_COMPRESSION=zstd runs the test server
+// with zstd).
 //
 //	go test -run '^$' -bench ClickHouseInsert -benchtime 1x ./storage/clickhouse
 func BenchmarkClickHouseInsert(b *testing.B) {
-	recs, res := benchRecords()
-	want := inputTotals(recs)
-	b.Run("sink", func(b *testing.B) {
-		var dbs []string
-		m := benchutil.Start(b)
-		for b.Loop() {
-			b.StopTimer()
-			db := srv.NewDatabase(b)
-			dbs = append(dbs, db)
-			opts := testOptions(b)
-			opts.Logf = nil
-			b.StartTimer()
-			s, err := Open(context.Background(), srv.URL(db), opts)
+	for _, dense := range []bool{false, true} {
+		name := map[bool]string{false: "sparse", true: "dense"}[dense]
+		recs, res := benchRecords(dense)
+		want := inputTotals(recs)
+		b.Run("sink/"+name, func(b *testing.B) {
+			var dbs []string
+			var cpu cpuMeter
+			m := benchutil.Start(b)
+			for b.Loop() {
+				b.StopTimer()
+				db := srv.NewDatabase(b)
+				dbs = append(dbs, db)
+				opts := testOptions(b)
+				opts.Logf = nil
+				cpu.start(b, syscall.RUSAGE_SELF)
+				b.StartTimer()
+				s, err := Open(context.Background(), srv.URL(db), opts)
+				if err != nil {
+					b.Fatal(err)
+				}
+				writeAll(b, s, recs, res)
+				if err := s.Close(); err != nil {
+					b.Fatal(err)
+				}
+				b.StopTimer()
+				cpu.stop(b, syscall.RUSAGE_SELF)
+				b.StartTimer()
+			}
+			m.Stop(int64(b.N) * int64(len(recs)))
+			cpu.report(b, int64(b.N)*int64(len(recs)))
+			checkStored(b, dbs[0], want)
+			b.ReportMetric(diskPerFlow(b, dbs[0]), "disk-bytes/flow")
+		})
+		b.Run("clickhouse-client/"+name, func(b *testing.B) {
+			client, err := exec.LookPath("clickhouse-client")
 			if err != nil {
 				b.Fatal(err)
 			}
-			writeAll(b, s, recs, res)
-			if err := s.Close(); err != nil {
-				b.Fatal(err)
+			tsv := filepath.Join(b.TempDir(), "flows.tsv")
+			writeTSV(b, tsv, recs, res)
+			var dbs []string
+			var cpu cpuMeter
+			m := benchutil.Start(b)
+			for b.Loop() {
+				b.StopTimer()
+				db := srv.NewDatabase(b)
+				dbs = append(dbs, db)
+				if _, err := MigrateURL(context.Background(), srv.URL(db), Options{}); err != nil {
+					b.Fatal(err)
+				}
+				in, err := os.Open(tsv)
+				if err != nil {
+					b.Fatal(err)
+				}
+				cmd := exec.Command(client, "--host", "127.0.0.1", "--port", strconv.Itoa(srv.Port),
+					"--query", "INSERT INTO "+db+".flows ("+insertColumns()+") FORMAT TabSeparated")
+				cmd.Stdin = in
+				cpu.start(b, syscall.RUSAGE_CHILDREN)
+				b.StartTimer()
+				out, err := cmd.CombinedOutput()
+				b.StopTimer()
+				cpu.stop(b, syscall.RUSAGE_CHILDREN)
+				in.Close()
+				if err != nil {
+					b.Fatalf("clickhouse-client: %v\n%s", err, out)
+				}
+				b.StartTimer()
 			}
-		}
-		m.Stop(int64(b.N) * int64(len(recs)))
-		checkStored(b, dbs[0], want)
-		b.ReportMetric(diskPerFlow(b, dbs[0]), "disk-bytes/flow")
-	})
-	b.Run("clickhouse-client", func(b *testing.B) {
-		client, err := exec.LookPath("clickhouse-client")
-		if err != nil {
-			b.Fatal(err)
-		}
-		tsv := filepath.Join(b.TempDir(), "flows.tsv")
-		writeTSV(b, tsv, recs, res)
-		var dbs []string
-		m := benchutil.Start(b)
-		for b.Loop() {
-			b.StopTimer()
-			db := srv.NewDatabase(b)
-			dbs = append(dbs, db)
-			if _, err := MigrateURL(context.Background(), srv.URL(db), Options{}); err != nil {
-				b.Fatal(err)
-			}
-			in, err := os.Open(tsv)
-			if err != nil {
-				b.Fatal(err)
-			}
-			cmd := exec.Command(client, "--host", "127.0.0.1", "--port", strconv.Itoa(srv.Port),
-				"--query", "INSERT INTO "+db+".flows ("+insertColumns()+") FORMAT TabSeparated")
-			cmd.Stdin = in
-			b.StartTimer()
-			out, err := cmd.CombinedOutput()
-			b.StopTimer()
-			in.Close()
-			if err != nil {
-				b.Fatalf("clickhouse-client: %v\n%s", err, out)
-			}
-			b.StartTimer()
-		}
-		m.Stop(int64(b.N) * int64(len(recs)))
-		checkStored(b, dbs[0], want)
-		b.ReportMetric(diskPerFlow(b, dbs[0]), "disk-bytes/flow")
-	})
+			m.Stop(int64(b.N) * int64(len(recs)))
+			cpu.report(b, int64(b.N)*int64(len(recs)))
+			checkStored(b, dbs[0], want)
+			b.ReportMetric(diskPerFlow(b, dbs[0]), "disk-bytes/flow")
+		})
+	}
 }
 
 func diskPerFlow(b *testing.B, db string) float64 {
