@@ -1,11 +1,12 @@
 // Package clickhouse owns flowsift's ClickHouse store: the schema and its
-// versioned migrations (raw `flows`, 1-minute and 1-hour rollups fed by
-// materialized views, a `batches` ledger), and the Sink that writes judged
-// flow records to it in columnar batches, retrying, spooling to local files
-// while the server is down and replaying without doubles. It leaves reading
-// inputs, judging records and printing reports to its callers, and talks
-// only the native protocol (HTTP fails against Debian's 18.16 server, see
-// shared/reference/clickhouse18.md).
+// versioned migrations (raw `flows`; rollups fed by materialized views:
+// `flows_1m`, `flows_1h` and `offenders_1h`; a `batches` ledger), the Sink
+// that writes judged flow records to it in columnar batches, retrying,
+// spooling to local files while the server is down and replaying without
+// doubles, and Report, which answers the analyze summary from the rollups.
+// It leaves reading inputs, judging records and printing reports to its
+// callers, and talks only the native protocol (HTTP fails against Debian's
+// 18.16 server, see shared/reference/clickhouse18.md).
 //
 // # No loss, no doubles
 //
