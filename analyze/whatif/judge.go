@@ -1,8 +1,11 @@
 package whatif
 
 import (
+	"cmp"
 	"net/netip"
+	"slices"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/flowsift/flowsift/analyze/policy"
@@ -105,6 +108,11 @@ type Builder struct {
 	timeline map[int64]*TimePoint
 	scopeHit map[string]int64 // flows per scope that has binding changes
 	first    bool
+	// slab: groups are carved from chunks (no allocation per group);
+	// ruleLists: the distinct deciding-id lists, shared by the groups.
+	slab      []grp
+	ruleLists map[string][]string
+	keyBuf    []byte
 }
 
 type groupKey struct {
@@ -137,7 +145,7 @@ func (c *Comparison) NewBuilder(top int) *Builder {
 	b := &Builder{c: c, top: top, groups: map[groupKey]*grp{}, impacts: map[string]*Impact{},
 		peers: map[Change]map[netip.Addr]struct{}{}, impPeers: map[impKey]map[netip.Addr]struct{}{},
 		exposed: map[expKey]*exp{}, expSrc: map[expKey]map[netip.Addr]struct{}{},
-		timeline: map[int64]*TimePoint{}, scopeHit: map[string]int64{}, first: true}
+		timeline: map[int64]*TimePoint{}, scopeHit: map[string]int64{}, first: true, ruleLists: map[string][]string{}}
 	b.rep.Before = PolicyInfo{Files: c.Before.Files, Rules: len(c.Before.Rules())}
 	b.rep.After = PolicyInfo{Files: c.After.Files, Rules: len(c.After.Rules())}
 	return b
@@ -241,8 +249,12 @@ func (b *Builder) changed(row *Row, j *Judgment) {
 	}
 	g := b.groups[k]
 	if g == nil {
-		g = &grp{k: k, before: j.Before.Verdict, after: j.After.Verdict, proto: row.Proto, first: row.First, last: row.Last,
-			rulesBefore: append([]string{}, j.Before.Rules...), rulesAfter: append([]string{}, j.After.Rules...)}
+		if len(b.slab) == cap(b.slab) {
+			b.slab = make([]grp, 0, 1024)
+		}
+		b.slab = append(b.slab, grp{k: k, before: j.Before.Verdict, after: j.After.Verdict, proto: row.Proto, first: row.First,
+			last: row.Last, rulesBefore: b.ruleList(j.Before.Rules), rulesAfter: b.ruleList(j.After.Rules)})
+		g = &b.slab[len(b.slab)-1]
 		b.groups[k] = g
 	}
 	g.flows += row.Flows
@@ -320,6 +332,23 @@ func (b *Builder) changed(row *Row, j *Judgment) {
 	}
 }
 
+// ruleList returns a copy of ids shared with every group that has the same
+// list (the lists are never modified).
+func (b *Builder) ruleList(ids []string) []string {
+	k := b.keyBuf[:0]
+	for _, id := range ids {
+		k = append(k, id...)
+		k = append(k, 0)
+	}
+	b.keyBuf = k
+	if l, ok := b.ruleLists[string(k)]; ok {
+		return l
+	}
+	l := append([]string{}, ids...)
+	b.ruleLists[string(k)] = l
+	return l
+}
+
 func (g *grp) group() *Group {
 	out := &Group{Change: g.k.change, Transition: g.before.String() + "->" + g.after.String(), AttributedTo: g.k.attribute,
 		Iface: g.k.iface, Direction: g.k.dir.String(), Src: g.k.src.String(), Dst: g.k.dst.String(), DstPort: g.k.dport,
@@ -340,11 +369,11 @@ func (b *Builder) Report() *Report {
 			s.Peers = len(ps)
 		}
 	}
-	var gs []*grp
+	gs := make([]*grp, 0, len(b.groups))
 	for _, g := range b.groups {
 		gs = append(gs, g)
 	}
-	sort.Slice(gs, func(i, j int) bool { return grpLess(gs[i], gs[j]) })
+	slices.SortFunc(gs, grpCmp)
 	keep := func(list []*Group, g *grp) []*Group {
 		if len(list) < b.top {
 			list = append(list, g.group())
@@ -427,23 +456,37 @@ func (b *Builder) Report() *Report {
 	return r
 }
 
-func grpLess(a, b *grp) bool {
-	if a.bytes != b.bytes {
-		return a.bytes > b.bytes
+// grpCmp orders groups by bytes, then flows (both descending), then by
+// their key.
+func grpCmp(a, b *grp) int {
+	if c := cmp.Compare(b.bytes, a.bytes); c != 0 {
+		return c
 	}
-	if a.flows != b.flows {
-		return a.flows > b.flows
+	if c := cmp.Compare(b.flows, a.flows); c != 0 {
+		return c
 	}
-	if a.k.src != b.k.src {
-		return a.k.src.Less(b.k.src)
+	if c := a.k.src.Compare(b.k.src); c != 0 {
+		return c
 	}
-	if a.k.dst != b.k.dst {
-		return a.k.dst.Less(b.k.dst)
+	if c := a.k.dst.Compare(b.k.dst); c != 0 {
+		return c
 	}
-	if a.k.dport != b.k.dport {
-		return a.k.dport < b.k.dport
+	if c := cmp.Compare(a.k.dport, b.k.dport); c != 0 {
+		return c
 	}
-	return a.k.attribute < b.k.attribute
+	if c := strings.Compare(a.k.attribute, b.k.attribute); c != 0 {
+		return c
+	}
+	if c := strings.Compare(a.k.iface, b.k.iface); c != 0 {
+		return c
+	}
+	if c := cmp.Compare(a.k.dir, b.k.dir); c != 0 {
+		return c
+	}
+	if c := cmp.Compare(a.k.proto, b.k.proto); c != 0 {
+		return c
+	}
+	return strings.Compare(string(a.k.change), string(b.k.change))
 }
 
 func timeText(t int64) string {
