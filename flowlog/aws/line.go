@@ -1,6 +1,7 @@
 package aws
 
 import (
+	"math/bits"
 	"net/netip"
 	"unsafe"
 
@@ -33,6 +34,9 @@ type LineParser struct {
 	// instance and subnet ids that change from line to line). Allocated on
 	// first use.
 	toks *[1 << tokCacheBits]string
+	// quads caches the dotted quads fast has read (srcaddr, dstaddr),
+	// direct-mapped by their text. Allocated on first use.
+	quads *[1 << quadCacheBits]quadEntry
 	// v4 caches the interned text of IPv4 addresses for pkt-srcaddr and
 	// pkt-dstaddr (direct-mapped by the address; s == "" is empty).
 	v4 [v4CacheSize]v4Entry
@@ -73,6 +77,48 @@ func (p *LineParser) str(s int16) string {
 }
 
 const tokCacheBits = 12
+
+const quadCacheBits = 12
+
+// quadEntry is a dotted quad's text (up to 15 bytes in two words, zeros
+// after it) and its address (ip, first field in the high byte); n == 0 is
+// an empty entry.
+type quadEntry struct {
+	w0, w1 uint64
+	ip     uint32
+	n      uint32
+}
+
+// scanIPv4 is lex.ScanIPv4 on a padded line, looking the field up first
+// among the quads already read: addresses repeat from line to line. The
+// field is the bytes up to the next one below '!' (ScanToken's end).
+func (p *LineParser) scanIPv4(line []byte, i int) (netip.Addr, int, bool) {
+	const ones, high = 0x2121212121212121, 0x8080808080808080
+	w0, w1 := lex.Load8(line, i), lex.Load8(line, i+8)
+	var n int
+	if m := (w0 - ones) &^ w0 & high; m != 0 {
+		n = bits.TrailingZeros64(m) >> 3
+		w0, w1 = w0&(1<<(8*uint(n))-1), 0
+	} else if m = (w1 - ones) &^ w1 & high; m != 0 {
+		n = 8 + bits.TrailingZeros64(m)>>3
+		w1 &= 1<<(8*uint(n-8)) - 1
+	} else {
+		return lex.ScanIPv4(line, i) // 16 bytes or more: not a quad
+	}
+	if p.quads == nil {
+		p.quads = new([1 << quadCacheBits]quadEntry)
+	}
+	e := &p.quads[((w0*0x9e3779b97f4a7c15)^w1)*0xff51afd7ed558ccd>>(64-quadCacheBits)]
+	if e.w0 == w0 && e.w1 == w1 && e.n != 0 {
+		return netip.AddrFrom4([4]byte{byte(e.ip >> 24), byte(e.ip >> 16), byte(e.ip >> 8), byte(e.ip)}), i + n, true
+	}
+	a, j, ok := lex.ScanIPv4(line, i)
+	if ok && j == i+n {
+		q := a.As4()
+		*e = quadEntry{w0, w1, uint32(q[0])<<24 | uint32(q[1])<<16 | uint32(q[2])<<8 | uint32(q[3]), uint32(n)}
+	}
+	return a, j, ok
+}
 
 // intern returns the interned string equal to b (not empty).
 func (p *LineParser) intern(b []byte) string {
@@ -207,7 +253,7 @@ func (p *LineParser) fast(line []byte, rec *flowlog.Record) bool {
 			}
 			spans[k] = lex.Span{Lo: int32(i), Hi: int32(j)}
 		case opSrcAddr, opDstAddr:
-			a, e, ok := lex.ScanIPv4(line, i)
+			a, e, ok := p.scanIPv4(line, i)
 			if !ok || e < n && line[e] != ' ' {
 				if a, e = scanAddr(line, i); e < 0 {
 					return false

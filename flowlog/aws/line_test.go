@@ -2,6 +2,8 @@ package aws
 
 import (
 	"bytes"
+	"fmt"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -135,7 +137,7 @@ func TestFastPathTakesGoodLines(t *testing.T) {
 
 // TestKeptValuesSameLength: a string field whose value changes to another
 // of the same length (or the same first eight bytes) is not taken for the
-// previous line's value.
+// previous line's value, nor an address for a cached one.
 func TestKeptValuesSameLength(t *testing.T) {
 	format := mustFormat(flowgen.AWSV5Fields)
 	first := string(warmLine(format))
@@ -148,14 +150,23 @@ func TestKeptValuesSameLength(t *testing.T) {
 	for i, name := range flowgen.AWSV5Fields {
 		old := toks[i]
 		if old == "-" || !contains([]string{"account-id", "interface-id", "vpc-id", "subnet-id", "instance-id",
-			"type", "region", "az-id", "sublocation-id"}, name) {
+			"type", "region", "az-id", "sublocation-id", "srcaddr", "dstaddr", "pkt-srcaddr"}, name) {
 			continue
 		}
-		for _, repl := range []string{
+		repls := []string{
 			strings.Repeat("x", len(old)),         // same length
 			old[:len(old)-1] + "Z",                // same but the last byte
 			old[:min(8, len(old))] + "-tail-q17z", // same first eight bytes
-		} {
+		}
+		if name == "srcaddr" || name == "dstaddr" || name == "pkt-srcaddr" {
+			// Another address of the same length (the quad cache).
+			last := old[len(old)-1]
+			if last == '9' {
+				last = '7'
+			}
+			repls = []string{old[:len(old)-1] + string(last+1), "2001:db8::1"}
+		}
+		for _, repl := range repls {
 			line := append([]string{}, toks...)
 			line[i] = repl
 			for _, l := range []string{strings.Join(line, " "), first} { // and back
@@ -167,6 +178,27 @@ func TestKeptValuesSameLength(t *testing.T) {
 				if jw, jg := flowlog.AppendJSON(nil, &want), flowlog.AppendJSON(nil, &rec); !bytes.Equal(jw, jg) {
 					t.Fatalf("%s = %q after %q:\nwant %s\ngot  %s", name, repl, old, jw, jg)
 				}
+			}
+		}
+	}
+}
+
+// TestQuadCache: many addresses that share their first bytes, read by one
+// parser (the quad cache sees every kind of collision), each come out as
+// netip reads them, and so does a line after a field that is not a quad.
+func TestQuadCache(t *testing.T) {
+	p := &LineParser{Format: DefaultFormat, Tally: &flowlog.Tally{}, In: &flowlog.Interner{}, Source: flowlog.SourceAWSText}
+	var rec flowlog.Record
+	for a := 0; a < 256; a++ {
+		for b := 0; b < 256; b += 3 {
+			src := fmt.Sprintf("10.0.%d.%d", a, b)
+			dst := fmt.Sprintf("192.168.%d.%d", b, a)
+			line := "2 123456789012 eni-1 " + src + " " + dst + " 443 80 6 1 1 1 1 ACCEPT OK"
+			if !p.Parse([]byte(line), 1, &rec) {
+				t.Fatalf("refused: %q", line)
+			}
+			if rec.Src != netip.MustParseAddr(src) || rec.Dst != netip.MustParseAddr(dst) {
+				t.Fatalf("%q: got %v %v", line, rec.Src, rec.Dst)
 			}
 		}
 	}
