@@ -34,6 +34,9 @@ Examples:
   # Azure blobs and GCP exports in one run, as CSV
   flowsift flows --format csv -o flows.csv 'insights-logs-*/**/PT1H.json' gcs-export/
 
+  # Hive-partitioned Parquet (DuckDB, pyarrow and flowsift read it back)
+  flowsift flows --format parquet -o lake/ ~/flowlogs/AWSLogs/
+
   # stop at the first malformed line (exit status 1)
   flowsift flows --strict flows.log
 
@@ -45,7 +48,7 @@ func runFlows(e *env, args []string) int {
 	var in inputFlags
 	in.register(fs)
 	format := fs.String("format", "jsonl", "output format: jsonl, csv, table or parquet")
-	out := fs.StringP("output", "o", "", "write records to this file instead of standard output")
+	out := fs.StringP("output", "o", "", "write records to this file instead of standard output;\nwith --format parquet, an existing directory or a path ending in /\ngets Hive-partitioned files (date=YYYY-MM-DD/hour=HH/part-RUN-N.parquet)")
 	if done, st := parseFlags(e, fs, flowsHelp, args); done {
 		return st
 	}
@@ -54,6 +57,9 @@ func runFlows(e *env, args []string) int {
 	}
 	if *format == "parquet" && *out == "" {
 		return usageError(e, "flows", "--format parquet needs -o FILE")
+	}
+	if *format == "parquet" && isDirTarget(*out) {
+		return flowsToParquetDir(e, &in, fs.Args(), *out)
 	}
 	w := e.stdout
 	var file *os.File

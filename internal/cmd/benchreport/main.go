@@ -39,7 +39,8 @@ var goals = map[string]float64{
 
 // peers compare one benchmark with another of the same run.
 var peers = map[string]string{
-	"BenchmarkGunzip": "BenchmarkGunzipStdlib",
+	"BenchmarkGunzip":       "BenchmarkGunzipStdlib",
+	"BenchmarkWriteParquet": "BenchmarkWriteParquetBaselineJSONL",
 }
 
 type result struct {
