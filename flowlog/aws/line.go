@@ -9,6 +9,17 @@ import (
 	"github.com/flowsift/flowsift/flowlog/internal/lex"
 )
 
+// padded returns line, or a copy of it with room after it when it has
+// none: fast's scans and finish's compares read whole words past the end
+// of a field (rare: the end of a read buffer).
+func (p *LineParser) padded(line []byte) []byte {
+	if lex.Padded(line) {
+		return line
+	}
+	p.pad = append(append(p.pad[:0], line...), make([]byte, lex.ScanPad)...)
+	return p.pad[:len(line)]
+}
+
 // maxFields bounds the tokens kept per line (every known field fits).
 const maxFields = 72
 
@@ -233,12 +244,7 @@ func (p *LineParser) fast(line []byte, rec *flowlog.Record) bool {
 	if last < 0 || len(ops) > maxFields {
 		return false
 	}
-	if !lex.Padded(line) {
-		// The Scan functions read past the end of a field: copy the line
-		// with room after it (rare: the end of a read buffer).
-		p.pad = append(append(p.pad[:0], line...), make([]byte, lex.ScanPad)...)
-		line = p.pad[:len(line)]
-	}
+	line = p.padded(line)
 	n := len(line)
 	*rec = flowlog.Record{Source: p.Source, Attrs: rec.Attrs[:0]}
 	spans := p.spans[:len(ops)]
@@ -415,6 +421,7 @@ func scanAddr(b []byte, i int) (netip.Addr, int) {
 // that the first defect is the one reported. It runs when fast gives up.
 func (p *LineParser) slow(line []byte, pos int64, rec *flowlog.Record) bool {
 	f := p.Format
+	line = p.padded(line) // finish reads words (p.line)
 	n := lex.Spans(line, p.spans[:])
 	if n != len(f.fields) {
 		p.Tally.Badf(pos, flowlog.KindFieldCount, "%d fields, the format has %d", n, len(f.fields))
@@ -535,6 +542,11 @@ func (p *LineParser) finish(rec *flowlog.Record) {
 	}
 }
 
+// spanAt returns the span at line position s (below maxFields).
+func (p *LineParser) spanAt(s int16) lex.Span {
+	return *(*lex.Span)(unsafe.Add(unsafe.Pointer(&p.spans), uintptr(s)*unsafe.Sizeof(lex.Span{})))
+}
+
 // pktAddr returns the canonical text of the pkt-srcaddr or pkt-dstaddr
 // field at line position s, "" for "-" or text that is not an address
 // (not validated, FORMATS.md 3.4: the key is left out and counted).
@@ -545,12 +557,23 @@ func (p *LineParser) pktAddr(rec *flowlog.Record, s int16) string {
 		return ""
 	}
 	// Mostly a repeat of srcaddr or dstaddr, whose IPv4 text is canonical
-	// (a valid dotted quad is netip's text of its address).
-	if rec.Src.Is4() && lex.Same(lex.String(p.tok(fSrcAddr)), b) {
-		return p.v4String(rec.Src, b)
-	}
-	if rec.Dst.Is4() && lex.Same(lex.String(p.tok(fDstAddr)), b) {
-		return p.v4String(rec.Dst, b)
+	// (a valid dotted quad is netip's text of its address, at most 15
+	// bytes: two words compared, the bytes past the field masked).
+	if n := len(b); n <= 15 {
+		w0, w1 := lex.Load8(p.line, int(sp.Lo)), lex.Load8(p.line, int(sp.Lo)+8)
+		m0, m1 := ^uint64(0), uint64(1)<<(8*uint(n-8)&63)-1
+		if n < 8 {
+			m0, m1 = 1<<(8*uint(n))-1, 0
+		}
+		f := p.Format
+		if ss := p.spanAt(f.core[fSrcAddr]); rec.Src.Is4() && int(ss.Hi-ss.Lo) == n &&
+			(lex.Load8(p.line, int(ss.Lo))^w0)&m0 == 0 && (lex.Load8(p.line, int(ss.Lo)+8)^w1)&m1 == 0 {
+			return p.v4String(rec.Src, b)
+		}
+		if ds := p.spanAt(f.core[fDstAddr]); rec.Dst.Is4() && int(ds.Hi-ds.Lo) == n &&
+			(lex.Load8(p.line, int(ds.Lo))^w0)&m0 == 0 && (lex.Load8(p.line, int(ds.Lo)+8)^w1)&m1 == 0 {
+			return p.v4String(rec.Dst, b)
+		}
 	}
 	a, ok := lex.ParseAddr(b)
 	if !ok {
