@@ -29,6 +29,11 @@ type Options struct {
 	// QueueBatches is how many full batches may wait for the sender before
 	// Write blocks (backpressure to the source).
 	QueueBatches int
+	// Parallel is how many batches are inserted at once while the server
+	// answers (each INSERT and its materialized views run on one server
+	// core); 1 inserts one at a time. After a failure everything goes one
+	// at a time until the spool is empty again.
+	Parallel int
 
 	// Retries and RetryBackoff: a failed insert is retried Retries times,
 	// waiting RetryBackoff, then twice that, … (at most MaxBackoff) before
@@ -68,6 +73,7 @@ func DefaultOptions() Options {
 		BatchRows:     100_000,
 		BatchDelay:    5 * time.Second,
 		QueueBatches:  2,
+		Parallel:      2,
 		Retries:       4,
 		RetryBackoff:  200 * time.Millisecond,
 		MaxBackoff:    5 * time.Second,
@@ -87,6 +93,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.QueueBatches <= 0 {
 		o.QueueBatches = d.QueueBatches
+	}
+	if o.Parallel <= 0 {
+		o.Parallel = d.Parallel
 	}
 	if o.Retries < 0 {
 		o.Retries = 0

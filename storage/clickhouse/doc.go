@@ -31,6 +31,11 @@
 //     way;
 //  4. record the batch in the ledger.
 //
+// While the server answers, up to Options.Parallel fresh batches are
+// inserted at once (18.16 runs an INSERT and its views on one core); a
+// failed one waits until every other insert has finished, then is resolved
+// alone, so the repair never races an insert.
+//
 // Batches that could not be stored after retries are written to the spool
 // (storage/spool) and replayed oldest first, each as in doubt, before any
 // newer batch is inserted. The repair assumes that no other writer inserts

@@ -97,6 +97,9 @@ type Sink struct {
 	readBuf  []byte
 	replayB  batch
 	flowsTbl string
+	inflight int         // fresh inserts running in parallel
+	results  chan result // their outcomes
+	failed   []*batch    // of them, those that failed: resolved one by one
 
 	rows, batches, retries, spooled, replayed, inDoubt, dups, corrections, clamped, lost, quarantined atomic.Int64
 }
@@ -138,7 +141,8 @@ func Open(ctx context.Context, url string, opts Options) (*Sink, error) {
 		opts: opts, target: t, conn: conn, schema: sch, spool: sp,
 		runID:    hex.EncodeToString(id[:]),
 		logf:     opts.Logf,
-		free:     make(chan *batch, maxOpen+opts.QueueBatches+1),
+		free:     make(chan *batch, maxOpen+opts.QueueBatches+opts.Parallel+1),
+		results:  make(chan result, opts.Parallel),
 		queue:    make(chan *batch, opts.QueueBatches),
 		done:     make(chan struct{}),
 		stopTick: make(chan struct{}),
@@ -406,15 +410,58 @@ func (s *Sink) run() {
 		select {
 		case b, ok := <-s.queue:
 			if !ok {
+				s.settle()
 				s.drainAtClose()
 				return
 			}
 			s.handle(b)
-			b.reset()
-			s.free <- b
+		case r := <-s.results:
+			s.collect(r)
 		case <-wake:
+			s.settle()
 			s.replay()
 		}
+	}
+}
+
+// result is the outcome of one parallel fresh insert.
+type result struct {
+	b   *batch
+	err error
+}
+
+func (s *Sink) release(b *batch) {
+	b.reset()
+	s.free <- b
+}
+
+// collect takes the outcome of a parallel insert: a failed batch is in
+// doubt (it may have been applied) and waits for settle.
+func (s *Sink) collect(r result) {
+	s.inflight--
+	if r.err == nil {
+		s.release(r.b)
+		return
+	}
+	s.retries.Add(1)
+	r.b.inDoubt = true
+	s.failed = append(s.failed, r.b)
+}
+
+// settle waits for every parallel insert, then resolves the failed ones one
+// at a time (nothing else is inserted meanwhile, as the repair requires),
+// spooling what still cannot be stored.
+func (s *Sink) settle() {
+	for s.inflight > 0 {
+		s.collect(<-s.results)
+	}
+	failed := s.failed
+	s.failed = nil
+	for _, b := range failed {
+		if s.spool.Len() > 0 || s.storeWithRetry(b) != nil {
+			s.toSpool(b)
+		}
+		s.release(b)
 	}
 }
 
@@ -426,16 +473,28 @@ func (s *Sink) closing() (bool, time.Time) {
 	return true, time.Unix(0, d)
 }
 
+// handle stores b. While the server answers and nothing waits in the spool,
+// up to Parallel fresh batches are inserted at once (the server runs each
+// INSERT and its views on one core); otherwise batches go one at a time:
+// the spool is replayed first, retries back off, and in-doubt batches are
+// resolved with no other insert running.
 func (s *Sink) handle(b *batch) {
+	for s.inflight > 0 && s.inflight >= s.opts.Parallel {
+		s.collect(<-s.results)
+	}
+	if s.opts.Parallel > 1 && !s.down && len(s.failed) == 0 && s.spool.Len() == 0 {
+		s.inflight++
+		go func() { s.results <- result{b, s.store(b)} }()
+		return
+	}
+	s.settle()
 	if s.spool.Len() > 0 {
 		s.replay()
 	}
-	if s.spool.Len() == 0 {
-		if s.storeWithRetry(b) == nil {
-			return
-		}
+	if s.spool.Len() > 0 || s.storeWithRetry(b) != nil {
+		s.toSpool(b)
 	}
-	s.toSpool(b)
+	s.release(b)
 }
 
 // storeWithRetry inserts b, retrying with backoff; an error means the server
