@@ -2,9 +2,11 @@ package whatif
 
 import (
 	"encoding/binary"
+	"math/bits"
 	"net/netip"
 	"slices"
 	"strings"
+	"unsafe"
 
 	"github.com/flowsift/flowsift/analyze/policy"
 	"github.com/flowsift/flowsift/analyze/verdict"
@@ -52,43 +54,56 @@ func flagClass(r *flowlog.Record) uint8 {
 	return clsUndecided
 }
 
-// addr16 is a pointer-free address (the table holds no pointer, so the
-// garbage collector never scans it): the 16-byte form and the family.
-type addr16 struct {
-	b   [16]byte
-	fam uint8 // 0 invalid, 4, 6
-}
-
-func a16(a netip.Addr) addr16 {
+// Addresses are kept pointer-free (the table holds no pointer, so the
+// garbage collector never scans it): the 16-byte form, and the family in
+// aggKey.fams (0 invalid, 4, 6).
+func a16(a netip.Addr) ([16]byte, uint8) {
 	switch {
 	case a.Is4():
-		return addr16{a.As16(), 4}
+		return a.As16(), 4
 	case a.Is6():
-		return addr16{a.As16(), 6}
+		return a.As16(), 6
 	}
-	return addr16{}
+	return [16]byte{}, 0
 }
 
-func (x addr16) addr() netip.Addr {
-	switch x.fam {
+func addrOf(b [16]byte, fam uint8) netip.Addr {
+	switch fam {
 	case 4:
-		return netip.AddrFrom16(x.b).Unmap()
+		return netip.AddrFrom16(b).Unmap()
 	case 6:
-		return netip.AddrFrom16(x.b)
+		return netip.AddrFrom16(b)
 	}
 	return netip.Addr{}
 }
 
+// aggKey is seven words without padding: compared and hashed as words.
 type aggKey struct {
-	src, dst     addr16
+	src, dst     [16]byte
 	sport, dport uint16
 	proto        uint8
 	dir          flowlog.Direction
 	cls          uint8
+	fams         uint8 // source family | destination family << 4
 	iface        uint32
 	icmp         int32 // type<<8|code+… ; -1 none
 	bucket       int64
 }
+
+const keyWords = 7
+
+var _ [unsafe.Sizeof(aggKey{}) - keyWords*8]struct{} // exactly seven words
+var _ [keyWords*8 - unsafe.Sizeof(aggKey{})]struct{}
+
+func (k *aggKey) words() *[keyWords]uint64 { return (*[keyWords]uint64)(unsafe.Pointer(k)) }
+
+func (k *aggKey) eq(o *aggKey) bool {
+	a, b := k.words(), o.words()
+	return (a[0]^b[0])|(a[1]^b[1])|(a[2]^b[2])|(a[3]^b[3])|(a[4]^b[4])|(a[5]^b[5])|(a[6]^b[6]) == 0
+}
+
+func (k *aggKey) srcAddr() netip.Addr { return addrOf(k.src, k.fams&15) }
+func (k *aggKey) dstAddr() netip.Addr { return addrOf(k.dst, k.fams>>4) }
 
 type aggEntry struct {
 	key                   aggKey
@@ -113,8 +128,9 @@ type Aggregator struct {
 	mask    uint64
 	ifaces  []string
 	ifaceID map[string]uint32
-	lastIf  string
-	lastID  uint32
+	// ifCache: interface ids by a hash of the name's tail (names of one
+	// provider share their head), checked by comparing the name.
+	ifCache [4096]ifSlot
 	Records int64
 }
 
@@ -135,42 +151,33 @@ func mix(h, v uint64) uint64 {
 	return h ^ h>>29
 }
 
+// fold is one multiply-fold round (the 128-bit product's halves xored).
+func fold(a, b uint64) uint64 {
+	hi, lo := bits.Mul64(a^0xA0761D6478BD642F, b^0xE7037ED1A0B428DB)
+	return hi ^ lo
+}
+
 func (k *aggKey) hash() uint64 {
-	s, d := &k.src.b, &k.dst.b
-	h := uint64(0x243F6A8885A308D3)
-	h = mix(h, binary.LittleEndian.Uint64(s[:8]))
-	h = mix(h, binary.LittleEndian.Uint64(s[8:]))
-	h = mix(h, binary.LittleEndian.Uint64(d[:8]))
-	h = mix(h, binary.LittleEndian.Uint64(d[8:]))
-	h = mix(h, uint64(k.sport)|uint64(k.dport)<<16|uint64(k.proto)<<32|uint64(k.dir)<<40|uint64(k.cls)<<48)
-	h = mix(h, uint64(k.iface)|uint64(uint32(k.icmp))<<32)
-	h = mix(h, uint64(k.bucket))
-	return h
+	w := k.words()
+	h := fold(w[0], w[1]) ^ fold(w[2], w[3]) ^ fold(w[4], w[5]^0x8EBC6AF09C88C6E3) ^ w[6]*0x9E3779B97F4A7C15
+	return fold(h, 0x589965CC75374CC3)
 }
 
 // Add folds one record in. It does not keep rec.
 func (a *Aggregator) Add(rec *flowlog.Record) {
 	a.Records++
 	var k aggKey
-	k.src, k.dst = a16(rec.Src.Unmap()), a16(rec.Dst.Unmap())
+	var fs, fd uint8
+	k.src, fs = a16(rec.Src.Unmap())
+	k.dst, fd = a16(rec.Dst.Unmap())
+	k.fams = fs | fd<<4
 	k.sport, k.dport, k.proto, k.dir = rec.SrcPort, rec.DstPort, rec.Proto, rec.Direction
 	k.cls = flagClass(rec)
 	k.icmp = -1
 	if rec.Proto == 1 || rec.Proto == 58 {
 		k.icmp = icmpOf(rec)
 	}
-	if rec.Iface == a.lastIf {
-		k.iface = a.lastID
-	} else {
-		id, ok := a.ifaceID[rec.Iface]
-		if !ok {
-			s := strings.Clone(rec.Iface)
-			id = uint32(len(a.ifaces))
-			a.ifaces = append(a.ifaces, s)
-			a.ifaceID[s] = id
-		}
-		a.lastIf, a.lastID, k.iface = a.ifaces[id], id, id
-	}
+	k.iface = a.ifaceOf(rec.Iface)
 	k.bucket = floorDiv(rec.Start, BucketWidth) * BucketWidth
 	h := k.hash()
 	tag := h >> 32
@@ -188,7 +195,7 @@ func (a *Aggregator) Add(rec *flowlog.Record) {
 			continue
 		}
 		e := &a.entries[uint32(s)-1]
-		if e.key == k {
+		if e.key.eq(&k) {
 			e.flows++
 			e.packets += rec.Packets
 			e.bytes += rec.Bytes
@@ -201,6 +208,35 @@ func (a *Aggregator) Add(rec *flowlog.Record) {
 			return
 		}
 	}
+}
+
+type ifSlot struct {
+	name string
+	id   uint32
+}
+
+func (a *Aggregator) ifaceOf(name string) uint32 {
+	var t uint64
+	if n := len(name); n >= 8 {
+		t = binary.LittleEndian.Uint64(unsafe.Slice(unsafe.StringData(name[n-8:]), 8))
+	} else {
+		for i := 0; i < n; i++ {
+			t = t<<8 | uint64(name[i])
+		}
+	}
+	sl := &a.ifCache[((t^uint64(len(name)))*0x9E3779B97F4A7C15)>>52]
+	if sl.name == name {
+		return sl.id
+	}
+	id, ok := a.ifaceID[name]
+	if !ok {
+		s := strings.Clone(name)
+		id = uint32(len(a.ifaces))
+		a.ifaces = append(a.ifaces, s)
+		a.ifaceID[s] = id
+	}
+	*sl = ifSlot{a.ifaces[id], id}
+	return id
 }
 
 func (a *Aggregator) grow() {
@@ -245,23 +281,25 @@ func icmpOf(rec *flowlog.Record) int32 {
 }
 
 // endHash hashes one end of a flow (address and port).
-func endHash(a *addr16, port uint16) uint64 {
-	h := mix(0x13198A2E03707344, binary.LittleEndian.Uint64(a.b[:8]))
-	h = mix(h, binary.LittleEndian.Uint64(a.b[8:]))
-	return mix(h, uint64(port)|uint64(a.fam)<<16)
+func endHash(a *[16]byte, port uint16, fam uint8) uint64 {
+	h := mix(0x13198A2E03707344, binary.LittleEndian.Uint64(a[:8]))
+	h = mix(h, binary.LittleEndian.Uint64(a[8:]))
+	return mix(h, uint64(port)|uint64(fam)<<16)
 }
 
 // pairHash is the same for a five-tuple and its reverse.
 func pairHash(k *aggKey) uint32 {
-	return uint32(mix(endHash(&k.src, k.sport)+endHash(&k.dst, k.dport), uint64(k.proto)) >> 32)
+	return uint32(mix(endHash(&k.src, k.sport, k.fams&15)+endHash(&k.dst, k.dport, k.fams>>4), uint64(k.proto)) >> 32)
 }
 
 func isReverse(k, o *aggKey) bool {
-	return o.src == k.dst && o.dst == k.src && o.sport == k.dport && o.dport == k.sport && o.proto == k.proto
+	return o.src == k.dst && o.dst == k.src && o.sport == k.dport && o.dport == k.sport && o.proto == k.proto &&
+		o.fams == k.fams>>4|k.fams<<4
 }
 
-// replies decides the reply side of every row without deciding flags
-// (POLICY.md 3 steps 2-3). Rows are sorted by a direction-free hash of
+// replies decides the reply side of every row without deciding flags that
+// its reverse rows decide (POLICY.md 3 step 2; the others are left zero,
+// for the ports heuristic of step 3). Rows are sorted by a direction-free hash of
 // their five-tuple with a stable radix sort, so the rows of a tuple and of
 // its reverse share one run, in table order (the order the reverse rows
 // are consulted in).
@@ -293,11 +331,14 @@ func (a *Aggregator) replies() []verdict.Reply {
 		for e < n && keys[e]>>32 == keys[s]>>32 {
 			e++
 		}
-		run := keys[s:e]
-		for _, ki := range run {
-			i := int(uint32(ki))
-			if a.entries[i].key.cls == clsUndecided {
-				out[i] = a.reply(i, run)
+		// A row alone in its run has no reverse row but perhaps itself,
+		// which never decides (equal first starts): left to the ports.
+		if run := keys[s:e]; len(run) > 1 {
+			for _, ki := range run {
+				i := int(uint32(ki))
+				if a.entries[i].key.cls == clsUndecided {
+					out[i], _ = a.reverse(i, run)
+				}
 			}
 		}
 		s = e
@@ -319,7 +360,7 @@ func (a *Aggregator) Rows(fn func(*Row)) {
 	for i := range a.entries {
 		e := &a.entries[i]
 		k := &e.key
-		row = Row{Iface: a.ifaces[k.iface], Direction: k.dir, Src: k.src.addr(), Dst: k.dst.addr(), SrcPort: k.sport, DstPort: k.dport,
+		row = Row{Iface: a.ifaces[k.iface], Direction: k.dir, Src: k.srcAddr(), Dst: k.dstAddr(), SrcPort: k.sport, DstPort: k.dport,
 			Proto: k.proto, ICMPType: -1, ICMPCode: -1, Bucket: k.bucket, Flows: e.flows, Packets: e.packets, Bytes: e.bytes,
 			First: e.first, Last: e.last}
 		if k.icmp >= 0 {
@@ -336,15 +377,17 @@ func (a *Aggregator) Rows(fn func(*Row)) {
 		case clsOpener:
 			row.Reply = verdict.Reply{Reply: false, Basis: verdict.BasisFlags}
 		default:
-			row.Reply = reps[i]
+			if row.Reply = reps[i]; row.Reply.Basis != verdict.BasisReverse {
+				row.Reply = portReply(k)
+			}
 		}
 		fn(&row)
 	}
 }
 
-// reply decides an undecided row from the rows of its run (its reverse
-// rows among them, in table order).
-func (a *Aggregator) reply(i int, run []uint64) verdict.Reply {
+// reverse decides an undecided row from the rows of its run (its reverse
+// rows among them, in table order); false when none decides.
+func (a *Aggregator) reverse(i int, run []uint64) (verdict.Reply, bool) {
 	e := &a.entries[i]
 	k := &e.key
 	for _, kj := range run {
@@ -360,14 +403,19 @@ func (a *Aggregator) reply(i int, run []uint64) verdict.Reply {
 		}
 		switch o.key.cls {
 		case clsReply:
-			return verdict.Reply{Reply: false, Basis: verdict.BasisReverse}
+			return verdict.Reply{Reply: false, Basis: verdict.BasisReverse}, true
 		case clsOpener:
-			return verdict.Reply{Reply: true, Basis: verdict.BasisReverse}
+			return verdict.Reply{Reply: true, Basis: verdict.BasisReverse}, true
 		}
 		if o.first != e.first {
-			return verdict.Reply{Reply: e.first > o.first, Basis: verdict.BasisReverse}
+			return verdict.Reply{Reply: e.first > o.first, Basis: verdict.BasisReverse}, true
 		}
 	}
+	return verdict.Reply{}, false
+}
+
+// portReply is the service-port heuristic for a row.
+func portReply(k *aggKey) verdict.Reply {
 	var r flowlog.Record
 	r.Proto, r.SrcPort, r.DstPort = k.proto, k.sport, k.dport
 	return verdict.DetectOne(&r)

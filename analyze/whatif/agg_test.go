@@ -55,7 +55,10 @@ func TestRepliesMatchScan(t *testing.T) {
 			if agg.entries[i].key.cls != clsUndecided {
 				continue
 			}
-			want := agg.reply(i, all)
+			want, ok := agg.reverse(i, all)
+			if !ok {
+				want = verdict.Reply{}
+			}
 			if reps[i] != want {
 				t.Fatalf("%+v row %d %+v: reply %+v, scan says %+v", tc, i, agg.entries[i].key, reps[i], want)
 			}
