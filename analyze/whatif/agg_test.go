@@ -1,6 +1,8 @@
 package whatif
 
 import (
+	"fmt"
+	"slices"
 	"testing"
 
 	"github.com/flowsift/flowsift/analyze/verdict"
@@ -70,4 +72,61 @@ func TestRepliesMatchScan(t *testing.T) {
 			t.Errorf("%+v: no row decided by its reverse", tc)
 		}
 	}
+}
+
+// TestReportTopGroups: the bounded selections list exactly the first
+// groups of a full sort, per change and per impact.
+func TestReportTopGroups(t *testing.T) {
+	recs := genRecords(20000, 3000, 7200)
+	c := NewComparison(benchSets(recs, false), benchSets(recs, true))
+	agg := NewAggregator()
+	for i := range recs {
+		agg.Add(&recs[i])
+	}
+	b := c.NewBuilder(7)
+	agg.Rows(b.Add)
+	rep := b.Report()
+	var all []*grp
+	for _, g := range b.groups {
+		all = append(all, g)
+	}
+	slices.SortFunc(all, grpCmp)
+	first := func(keep func(*grp) bool, n int) []string {
+		var out []string
+		for _, g := range all {
+			if keep(g) && len(out) < n {
+				out = append(out, groupText(g.group()))
+			}
+		}
+		return out
+	}
+	texts := func(gs []*Group) []string {
+		var out []string
+		for _, g := range gs {
+			out = append(out, groupText(g))
+		}
+		return out
+	}
+	if rep.NewlyDenied.Connections <= 7 || len(rep.ByChange) < 2 {
+		t.Fatalf("too few changes to test: %d denied, %d impacts", rep.NewlyDenied.Connections, len(rep.ByChange))
+	}
+	for _, tc := range []struct {
+		ch   Change
+		list []*Group
+	}{{NewlyDenied, rep.Denied}, {NewlyAllowed, rep.Allowed}, {ToUnknown, rep.UnknownGroups}} {
+		want := first(func(g *grp) bool { return g.k.change == tc.ch || (tc.ch == ToUnknown && g.k.change == FromUnknown) }, 7)
+		if got := texts(tc.list); !slices.Equal(got, want) {
+			t.Errorf("%s: got %v, want %v", tc.ch, got, want)
+		}
+	}
+	for _, im := range rep.ByChange {
+		want := first(func(g *grp) bool { return g.k.attribute == im.ID }, 5)
+		if got := texts(im.Examples); !slices.Equal(got, want) {
+			t.Errorf("impact %s: got %v, want %v", im.ID, got, want)
+		}
+	}
+}
+
+func groupText(g *Group) string {
+	return fmt.Sprintf("%s %s %s %s>%s:%d/%d %d %d %s", g.Change, g.Iface, g.Direction, g.Src, g.Dst, g.DstPort, g.Proto, g.Bytes, g.Flows, g.AttributedTo)
 }

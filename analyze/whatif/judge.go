@@ -369,34 +369,33 @@ func (b *Builder) Report() *Report {
 			s.Peers = len(ps)
 		}
 	}
-	gs := make([]*grp, 0, len(b.groups))
-	for _, g := range b.groups {
-		gs = append(gs, g)
-	}
-	slices.SortFunc(gs, grpCmp)
-	keep := func(list []*Group, g *grp) []*Group {
-		if len(list) < b.top {
-			list = append(list, g.group())
-		}
-		return list
-	}
-	for _, gi := range gs {
+	// Only the first groups of each list are shown: bounded selections in
+	// grpCmp order instead of sorting every group.
+	den, alw, unk := topK{k: b.top}, topK{k: b.top}, topK{k: b.top}
+	imTop := map[string]*topK{}
+	for _, gi := range b.groups {
 		switch gi.k.change {
 		case NewlyDenied:
 			r.NewlyDenied.Connections++
-			r.Denied = keep(r.Denied, gi)
+			den.add(gi)
 		case NewlyAllowed:
 			r.NewlyAllowed.Connections++
-			r.Allowed = keep(r.Allowed, gi)
+			alw.add(gi)
 		default:
 			r.Unknown.Connections++
-			r.UnknownGroups = keep(r.UnknownGroups, gi)
+			unk.add(gi)
 		}
-		im := b.impacts[gi.k.attribute]
-		im.summary(gi.k.change).Connections++
-		if len(im.Examples) < 5 {
-			im.Examples = append(im.Examples, gi.group())
+		b.impacts[gi.k.attribute].summary(gi.k.change).Connections++
+		t := imTop[gi.k.attribute]
+		if t == nil {
+			t = &topK{k: 5}
+			imTop[gi.k.attribute] = t
 		}
+		t.add(gi)
+	}
+	r.Denied, r.Allowed, r.UnknownGroups = den.groups(), alw.groups(), unk.groups()
+	for id, t := range imTop {
+		b.impacts[id].Examples = t.groups()
 	}
 	for _, s := range []*Summary{&r.NewlyDenied, &r.NewlyAllowed, &r.Unknown} {
 		s.LastText = timeText(s.Last)
@@ -454,6 +453,33 @@ func (b *Builder) Report() *Report {
 	r.Space = SpaceDiff(b.c.Before, b.c.After, 20)
 	r.Totals.FirstText, r.Totals.LastText = timeText(r.Totals.First), timeText(r.Totals.Last)
 	return r
+}
+
+// topK keeps the first k groups in grpCmp order.
+type topK struct {
+	k  int
+	gs []*grp
+}
+
+func (t *topK) add(g *grp) {
+	if len(t.gs) == t.k && grpCmp(g, t.gs[t.k-1]) >= 0 {
+		return
+	}
+	i, _ := slices.BinarySearchFunc(t.gs, g, grpCmp)
+	if len(t.gs) < t.k {
+		t.gs = append(t.gs, nil)
+	}
+	copy(t.gs[i+1:], t.gs[i:len(t.gs)-1])
+	t.gs[i] = g
+}
+
+// groups is nil when empty (as the lists were).
+func (t *topK) groups() []*Group {
+	var out []*Group
+	for _, g := range t.gs {
+		out = append(out, g.group())
+	}
+	return out
 }
 
 // grpCmp orders groups by bytes, then flows (both descending), then by
