@@ -15,9 +15,11 @@ import (
 
 const dbHelp = `Usage: flowsift db migrate --store clickhouse://USER@HOST:PORT/DB [FLAGS]
 
-Create or upgrade flowsift's ClickHouse schema: the raw table flows, the
-1-minute and 1-hour rollups (SummingMergeTree fed by materialized views) and
-the batches ledger. Steps are versioned and idempotent: running it again
+Create or upgrade flowsift's ClickHouse schema: the raw table flows; the
+rollups flows_1m and flows_1h (traffic by interface, port, verdict, finding
+and deciding rule), offenders_1h (what flowsift report lists as worst
+offenders) and flow_keys (what flowsift whatif --from judges), each a
+SummingMergeTree fed by a materialized view; and the batches ledger. Steps are versioned and idempotent: running it again
 changes nothing. analyze --store runs it on first use as well.
 
 The server version is detected: Debian's clickhouse-server 18.16 gets plain
