@@ -26,7 +26,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 PARTS="${PARTS:-files percore live}"
 has() { case " $PARTS " in *" $1 "*) return 0 ;; esac; return 1; }
-scripts/install-deps.sh softflowd nfdump argus-server argus-client tcpreplay iproute2 time libpcap-dev
+scripts/install-deps.sh softflowd nfdump argus-server argus-client tcpreplay iproute2 time bc libpcap-dev
 mkdir -p .bench
 N="${CAPTURE_PACKETS:-2000000}"
 M="${CAPTURE_FLOWS:-20000}"
