@@ -25,8 +25,9 @@ var storePolicy = []string{
 var storeInputs = []string{"../../examples/flowlogs/aws-s3", "../../examples/flowlogs/cloudwatch"}
 
 // TestAnalyzeStore: `analyze --store` on the bundled examples stores every
-// record once — counts, packets and bytes in flows and in both rollups
-// equal the input's, and every row carries the policy snapshot id.
+// record once — counts, packets and bytes in flows, in both traffic rollups
+// and in flow_keys equal the input's, offenders_1h holds the records with a
+// finding, and every row carries the policy snapshot id.
 func TestAnalyzeStore(t *testing.T) {
 	t.Setenv("XDG_CACHE_HOME", t.TempDir()) // the spool directory
 	t.Setenv("CLICKHOUSE_PASSWORD", "")
@@ -68,6 +69,37 @@ func TestAnalyzeStore(t *testing.T) {
 		if uint64(p) != packets || uint64(b) != bytes {
 			t.Errorf("%s: %d packets, %d bytes; input %d, %d", rollup, p, b, packets, bytes)
 		}
+	}
+	// flow_keys (what whatif --from reads) keeps every flow's totals too.
+	var kp, kb uint64
+	if err := conn.QueryRow(context.Background(), "SELECT toUInt64(sumMerge(packets)), toUInt64(sumMerge(bytes)) FROM flow_keys").Scan(&kp, &kb); err != nil {
+		t.Fatalf("flow_keys: %v", err)
+	}
+	if kp != packets || kb != bytes {
+		t.Errorf("flow_keys: %d packets, %d bytes; input %d, %d", kp, kb, packets, bytes)
+	}
+	// offenders_1h holds exactly the records with a finding, by analyze's
+	// own per-flow judgment.
+	_, judged, _ := flowsCLI(t, "", append(append([]string{"analyze", "-q", "--per-flow", "--format", "jsonl"}, storePolicy...), storeInputs...)...)
+	var fp, fb uint64
+	for _, line := range strings.Split(strings.TrimSpace(judged), "\n") {
+		var r struct {
+			Packets, Bytes uint64
+			Finding        string
+		}
+		if err := json.Unmarshal([]byte(line), &r); err != nil {
+			t.Fatal(err)
+		}
+		if r.Finding != "" {
+			fp, fb = fp+r.Packets, fb+r.Bytes
+		}
+	}
+	var op, ob int64
+	if err := conn.QueryRow(context.Background(), "SELECT sum(packets), sum(bytes) FROM offenders_1h").Scan(&op, &ob); err != nil {
+		t.Fatalf("offenders_1h: %v", err)
+	}
+	if fp == 0 || uint64(op) != fp || uint64(ob) != fb {
+		t.Errorf("offenders_1h: %d packets, %d bytes; records with a finding: %d, %d", op, ob, fp, fb)
 	}
 	// db migrate afterwards changes nothing and succeeds.
 	if code, _, errs := flowsCLI(t, "", "db", "migrate", "--store", chsrv.URL(db)); code != exitOK {
