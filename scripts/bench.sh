@@ -40,6 +40,14 @@ awk 'function rate(u,  i) { for (i = 2; i < NF; i++) if ($(i+1) == u) return $i;
   END { if (p > 0) printf "\nParquet rows/s: %.2f M [%.2f M per CPU-second], %.4f allocs/row; baseline JSONL writer %.2f M [%.2f M]: %.2fx\n",
     p / 1e6, pc / 1e6, pa, j / 1e6, jc / 1e6, (j > 0 ? p / j : 0) }' "$out"
 
+# Packet capture: generated plain and VXLAN captures through flowsift and
+# through softflowd, nfpcapd and argus, per-core figures and the live replay
+# rate over a veth pair (scripts/bench-capture.sh; CAPTURE=0 skips it).
+if [ "${CAPTURE:-1}" != 0 ]; then
+  echo
+  scripts/bench-capture.sh
+fi
+
 # Streaming memory: a large input through `flowsift flows` from stdin must
 # stay under 200 MB of resident memory (the issue's bound). STREAM_SIZE=0
 # skips it.
