@@ -10,7 +10,9 @@
 // ICMP type × ICMP code × remote address × local address (per family), and
 // coverage is decided by splitting regions along the first rule that meets
 // them (first-match evaluation over whole regions), never by sampling.
-// analyze/lint reuses them.
+// analyze/lint reuses them, and analyze/whatif the region arithmetic
+// behind them (Box, Allowed, Subtract, Merge: the allowed space of a scope
+// before and after a change).
 //
 // The record pass (Collector.Observe) keeps fixed memory per rule — distinct
 // remote addresses and ports are tracked only up to one more than the

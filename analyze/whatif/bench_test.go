@@ -183,9 +183,14 @@ func benchAggregate(b *testing.B, path string) {
 }
 
 // BenchmarkWhatifFile: the whole streaming path from the generated AWS
-// file (reader included).
-func BenchmarkWhatifFile(b *testing.B) {
-	path := benchInput(b)
+// file (reader included), every record a distinct flow.
+func BenchmarkWhatifFile(b *testing.B) { benchFile(b, benchInput(b)) }
+
+// BenchmarkWhatifFileConns: the whole streaming path over 1M records of
+// 20,000 connections in one hour.
+func BenchmarkWhatifFileConns(b *testing.B) { benchFile(b, benchConnsInput(b)) }
+
+func benchFile(b *testing.B, path string) {
 	recs := loadBench(b, path)
 	c := NewComparison(benchSets(recs, false), benchSets(recs, true))
 	recs = nil

@@ -35,6 +35,14 @@
 // Reports are built from Rows: one per (interface, direction, five-tuple,
 // reply side, ICMP type/code, hour) with summed flows, packets and bytes. From
 // files, an Aggregator folds records into rows in a zero-allocation hash
-// table as they stream; from ClickHouse the rows come out of a GROUP BY
-// (storage/clickhouse). Each row is judged once under both sets.
+// table as they stream (seven-word keys, multiply-fold hash); reply sides
+// are then decided per row from a stable radix sort of the rows by a
+// direction-free hash of their five-tuple, which puts a row's reverse rows
+// next to it. From ClickHouse the rows come out of a GROUP BY
+// (storage/clickhouse). Each row is judged once under both sets; report
+// groups are carved from slabs and the listed top groups are bounded
+// selections, not a sort of every group.
+//
+// The allowed-space difference uses the region arithmetic of
+// analyze/rulestats (rulestats.Box, Allowed, Subtract, Merge).
 package whatif
