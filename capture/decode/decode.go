@@ -115,9 +115,14 @@ func (d *Decoder) Decode(f *capture.Frame, p *capture.Packet) {
 			}
 		}
 	}
-	if !d.noRecover {
-		defer d.recoverPanic(p)
-	}
+	// One deferred check per frame; recover is called only when the
+	// frame did not finish (a panic is unwinding), not on every frame.
+	done := d.noRecover
+	defer func() {
+		if !done {
+			d.recoverPanic(p, recover())
+		}
+	}()
 	data := f.Data
 	reason := capture.ReasonNone
 	var last *stage
@@ -162,14 +167,15 @@ func (d *Decoder) Decode(f *capture.Frame, p *capture.Packet) {
 		p.L3Len, p.Truncated = 0, false
 		p.Fragment, p.FragID, p.FragOffset, p.MoreFrags = false, 0, 0, false
 	}
+	done = true
 }
 
 var netipZero netip.Addr
 
 // recoverPanic turns a panic in a layer (a bug: layers check every bound)
 // into ReasonBadHeader so that one frame cannot stop a capture.
-func (d *Decoder) recoverPanic(p *capture.Packet) {
-	if recover() != nil {
+func (d *Decoder) recoverPanic(p *capture.Packet, r any) {
+	if r != nil {
 		t, i := p.Time, p.Iface
 		*p = capture.Packet{Time: t, Iface: i, Reason: capture.ReasonBadHeader}
 	}

@@ -201,18 +201,61 @@ func (s *stage) ethertype(et uint16, p []byte) {
 	}
 }
 
+// chain decodes, in the layer the parser called, the layers that follow
+// it as long as they are the common ones (VLAN, IPv4, IPv6, TCP, UDP,
+// VXLAN): direct calls instead of one parser dispatch (three interface
+// calls and a container lookup) per layer. It stops exactly where the
+// parser would hand over to another layer: at an empty payload (the
+// parser's end), at a stage boundary, or at a layer type it does not
+// inline, which the parser then dispatches as before. Errors are the
+// inlined layer's, as the parser would have returned them.
+func (s *stage) chain() error {
+	for len(s.payload) > 0 && s.next != LayerTypeNextStage {
+		var err error
+		switch s.next {
+		case layers.LayerTypeIPv4:
+			err = s.decIPv4(s.payload)
+		case layers.LayerTypeTCP:
+			s.decTCP(s.payload)
+		case layers.LayerTypeUDP:
+			s.decUDP(s.payload)
+		case layers.LayerTypeVXLAN:
+			err = s.decVXLAN(s.payload)
+		case layers.LayerTypeIPv6:
+			err = s.decIPv6(s.payload)
+		case layers.LayerTypeDot1Q:
+			err = s.decVLAN(s.payload)
+		default:
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // ---- link layers ----
 
 type ethLayer struct{ base }
 
 func (l *ethLayer) CanDecode() gopacket.LayerClass { return layers.LayerTypeEthernet }
 func (l *ethLayer) DecodeFromBytes(b []byte, _ gopacket.DecodeFeedback) error {
+	if err := l.s.decEth(b); err != nil {
+		return err
+	}
+	return l.s.chain()
+}
+
+func (s *stage) decEth(b []byte) error {
 	if len(b) < 14 {
 		return errTruncated
 	}
 	et := be.Uint16(b[12:])
-	s := l.s
 	if et == 0x0800 && !s.hasIP { // fast path
+		if len(b) > 14 {
+			return s.decIPv4(b[14:])
+		}
 		s.next, s.payload = layers.LayerTypeIPv4, b[14:]
 		return nil
 	}
@@ -228,19 +271,26 @@ type vlanLayer struct{ base }
 
 func (l *vlanLayer) CanDecode() gopacket.LayerClass { return layers.LayerTypeDot1Q }
 func (l *vlanLayer) DecodeFromBytes(b []byte, _ gopacket.DecodeFeedback) error {
+	if err := l.s.decVLAN(b); err != nil {
+		return err
+	}
+	return l.s.chain()
+}
+
+func (s *stage) decVLAN(b []byte) error {
 	if len(b) < 4 {
 		return errTruncated
 	}
-	p := l.s.d.pkt
+	p := s.d.pkt
 	if !p.HasVLAN {
 		p.HasVLAN, p.VLAN = true, be.Uint16(b)&0x0fff
 	}
 	et := be.Uint16(b[2:])
 	if et < 0x0600 {
-		l.s.finish(LayerTypeNotIP, b[4:])
+		s.finish(LayerTypeNotIP, b[4:])
 		return nil
 	}
-	l.s.ethertype(et, b[4:])
+	s.ethertype(et, b[4:])
 	return nil
 }
 
@@ -429,6 +479,13 @@ type ipv4Layer struct{ base }
 
 func (l *ipv4Layer) CanDecode() gopacket.LayerClass { return layers.LayerTypeIPv4 }
 func (l *ipv4Layer) DecodeFromBytes(b []byte, _ gopacket.DecodeFeedback) error {
+	if err := l.s.decIPv4(b); err != nil {
+		return err
+	}
+	return l.s.chain()
+}
+
+func (s *stage) decIPv4(b []byte) error {
 	if len(b) < 20 {
 		return errTruncated
 	}
@@ -441,7 +498,7 @@ func (l *ipv4Layer) DecodeFromBytes(b []byte, _ gopacket.DecodeFeedback) error {
 		// TCP segmentation offload: a host capture of an outgoing
 		// segment before the NIC split it. As TShark does, take the
 		// packet's length on the wire from here on.
-		total = l.s.d.origLeft(b)
+		total = s.d.origLeft(b)
 	}
 	if ihl < 20 || total < ihl {
 		return errBadHeader
@@ -449,7 +506,6 @@ func (l *ipv4Layer) DecodeFromBytes(b []byte, _ gopacket.DecodeFeedback) error {
 	if len(b) < ihl {
 		return errTruncated
 	}
-	s := l.s
 	p := s.ipStart()
 	p.Family = 4
 	p.Src = netip.AddrFrom4([4]byte(b[12:16]))
@@ -469,10 +525,11 @@ func (l *ipv4Layer) DecodeFromBytes(b []byte, _ gopacket.DecodeFeedback) error {
 	switch {
 	case off != 0: // a non-first fragment carries no transport header
 		s.next, s.payload = gopacket.LayerTypeZero, nil
-	case p.Proto == 6: // fast paths
-		s.next, s.payload = layers.LayerTypeTCP, b[ihl:end]
+	case p.Proto == 6: // fast paths: decoded here, not dispatched (an empty
+		// payload gives what the parser's stop would: no ports)
+		s.decTCP(b[ihl:end])
 	case p.Proto == 17:
-		s.next, s.payload = layers.LayerTypeUDP, b[ihl:end]
+		return s.decUDP(b[ihl:end])
 	default:
 		s.proto(p, p.Proto, b[ihl:end])
 	}
@@ -483,13 +540,19 @@ type ipv6Layer struct{ base }
 
 func (l *ipv6Layer) CanDecode() gopacket.LayerClass { return layers.LayerTypeIPv6 }
 func (l *ipv6Layer) DecodeFromBytes(b []byte, _ gopacket.DecodeFeedback) error {
+	if err := l.s.decIPv6(b); err != nil {
+		return err
+	}
+	return l.s.chain()
+}
+
+func (s *stage) decIPv6(b []byte) error {
 	if len(b) < 40 {
 		return errTruncated
 	}
 	if b[0]>>4 != 6 {
 		return errBadHeader
 	}
-	s := l.s
 	p := s.ipStart()
 	p.Family = 6
 	p.Src = netip.AddrFrom16([16]byte(b[8:24]))
@@ -502,7 +565,14 @@ func (l *ipv6Layer) DecodeFromBytes(b []byte, _ gopacket.DecodeFeedback) error {
 	if p.Truncated {
 		end = len(b)
 	}
-	s.proto(p, p.Proto, b[40:end])
+	switch p.Proto {
+	case 6: // fast paths, as in decIPv4
+		s.decTCP(b[40:end])
+	case 17:
+		return s.decUDP(b[40:end])
+	default:
+		s.proto(p, p.Proto, b[40:end])
+	}
 	return nil
 }
 
@@ -616,15 +686,19 @@ type tcpLayer struct{ base }
 
 func (l *tcpLayer) CanDecode() gopacket.LayerClass { return layers.LayerTypeTCP }
 func (l *tcpLayer) DecodeFromBytes(b []byte, _ gopacket.DecodeFeedback) error {
-	p := l.s.d.pkt
+	l.s.decTCP(b)
+	return nil
+}
+
+func (s *stage) decTCP(b []byte) {
+	p := s.d.pkt
 	if len(b) >= 4 {
 		p.SrcPort, p.DstPort = be.Uint16(b), be.Uint16(b[2:])
 	}
 	if len(b) >= 14 {
 		p.TCPFlags = b[13]
 	}
-	l.s.finish(gopacket.LayerTypeZero, nil)
-	return nil
+	s.finish(gopacket.LayerTypeZero, nil)
 }
 
 type sctpLayer struct{ base }
@@ -669,7 +743,13 @@ type udpLayer struct{ base }
 
 func (l *udpLayer) CanDecode() gopacket.LayerClass { return layers.LayerTypeUDP }
 func (l *udpLayer) DecodeFromBytes(b []byte, _ gopacket.DecodeFeedback) error {
-	s := l.s
+	if err := l.s.decUDP(b); err != nil {
+		return err
+	}
+	return l.s.chain()
+}
+
+func (s *stage) decUDP(b []byte) error {
 	p := s.d.pkt
 	if len(b) < 4 {
 		s.finish(gopacket.LayerTypeZero, nil)
@@ -704,6 +784,9 @@ func (l *udpLayer) DecodeFromBytes(b []byte, _ gopacket.DecodeFeedback) error {
 	}
 	switch tun {
 	case udpTunVXLAN:
+		if len(payload) > 0 {
+			return s.decVXLAN(payload)
+		}
 		s.finish(layers.LayerTypeVXLAN, payload)
 	case udpTunGeneve:
 		s.finish(layers.LayerTypeGeneve, payload)
@@ -741,14 +824,18 @@ type vxlanLayer struct{ base }
 
 func (l *vxlanLayer) CanDecode() gopacket.LayerClass { return layers.LayerTypeVXLAN }
 func (l *vxlanLayer) DecodeFromBytes(b []byte, _ gopacket.DecodeFeedback) error {
+	return l.s.decVXLAN(b)
+}
+
+func (s *stage) decVXLAN(b []byte) error {
 	if len(b) < 8 {
 		return errTruncated
 	}
-	tu := l.s.tunnel(capture.TunnelVXLAN)
+	tu := s.tunnel(capture.TunnelVXLAN)
 	if b[0]&0x08 != 0 { // I flag: the VNI is valid
 		tu.HasVNI, tu.VNI = true, be.Uint32(b[4:])>>8
 	}
-	l.s.toStage(firstEthernet, b[8:])
+	s.toStage(firstEthernet, b[8:])
 	return nil
 }
 
