@@ -255,30 +255,38 @@ func perFlowRow(r *flowlog.Record, res *verdict.Result) []string {
 		res.Basis.String(), reason, res.Why()}
 }
 
+// writeJSONObjects writes n JSON objects made by appendObj, one per line
+// (JSONL), or as one JSON array when array is set.
+func writeJSONObjects(w io.Writer, array bool, n int, appendObj func(buf []byte, i int) []byte) error {
+	var buf []byte
+	if array {
+		if _, err := io.WriteString(w, "[\n"); err != nil {
+			return err
+		}
+	}
+	for i := 0; i < n; i++ {
+		buf = appendObj(buf[:0], i)
+		if array && i < n-1 {
+			buf = append(buf, ',')
+		}
+		buf = append(buf, '\n')
+		if _, err := w.Write(buf); err != nil {
+			return err
+		}
+	}
+	if array {
+		_, err := io.WriteString(w, "]\n")
+		return err
+	}
+	return nil
+}
+
 func writePerFlow(w io.Writer, format string, recs []flowlog.Record, results []verdict.Result) error {
 	switch format {
 	case "jsonl", "json":
-		var buf []byte
-		if format == "json" {
-			if _, err := io.WriteString(w, "[\n"); err != nil {
-				return err
-			}
-		}
-		for i := range recs {
-			buf = appendResultJSON(buf[:0], &recs[i], &results[i])
-			if format == "json" && i < len(recs)-1 {
-				buf = append(buf, ',')
-			}
-			buf = append(buf, '\n')
-			if _, err := w.Write(buf); err != nil {
-				return err
-			}
-		}
-		if format == "json" {
-			_, err := io.WriteString(w, "]\n")
-			return err
-		}
-		return nil
+		return writeJSONObjects(w, format == "json", len(recs), func(buf []byte, i int) []byte {
+			return appendResultJSON(buf, &recs[i], &results[i])
+		})
 	case "csv":
 		cw := csv.NewWriter(w)
 		if err := cw.Write(perFlowColumns); err != nil {

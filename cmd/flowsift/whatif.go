@@ -345,27 +345,9 @@ func appendWhatifJSON(buf []byte, r *flowlog.Record, j *whatif.Judgment) []byte 
 func writeWhatifPerFlow(w io.Writer, format string, recs []flowlog.Record, js []whatif.Judgment) error {
 	switch format {
 	case "jsonl", "json":
-		var buf []byte
-		if format == "json" {
-			if _, err := io.WriteString(w, "[\n"); err != nil {
-				return err
-			}
-		}
-		for i := range recs {
-			buf = appendWhatifJSON(buf[:0], &recs[i], &js[i])
-			if format == "json" && i < len(recs)-1 {
-				buf = append(buf, ',')
-			}
-			buf = append(buf, '\n')
-			if _, err := w.Write(buf); err != nil {
-				return err
-			}
-		}
-		if format == "json" {
-			_, err := io.WriteString(w, "]\n")
-			return err
-		}
-		return nil
+		return writeJSONObjects(w, format == "json", len(recs), func(buf []byte, i int) []byte {
+			return appendWhatifJSON(buf, &recs[i], &js[i])
+		})
 	case "csv":
 		cw := csv.NewWriter(w)
 		cw.Write([]string{"start", "src", "sport", "dst", "dport", "proto", "direction", "iface", "before", "after", "change",
