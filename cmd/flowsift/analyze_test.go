@@ -206,3 +206,31 @@ func TestPolicyShowYAMLRoundTrip(t *testing.T) {
 		t.Errorf("table: %s", tab)
 	}
 }
+
+// TestPerFlowJSONArray: --per-flow --format json is one JSON array holding
+// exactly the objects --format jsonl prints, in the same order.
+func TestPerFlowJSONArray(t *testing.T) {
+	args := append([]string{"analyze", "-q", "--per-flow"}, storePolicy...)
+	args = append(args, storeInputs...)
+	lines, _, st := runCLI(t, append(args, "--format", "jsonl")...)
+	if st != exitOK {
+		t.Fatalf("jsonl: exit %d", st)
+	}
+	arr, _, st := runCLI(t, append(args, "--format", "json")...)
+	if st != exitOK {
+		t.Fatalf("json: exit %d", st)
+	}
+	var objs []json.RawMessage
+	if err := json.Unmarshal([]byte(arr), &objs); err != nil {
+		t.Fatalf("json output is not one array: %v", err)
+	}
+	want := strings.Split(strings.TrimSpace(lines), "\n")
+	if len(objs) != len(want) || len(want) < 100 {
+		t.Fatalf("%d objects in the array, %d lines of jsonl", len(objs), len(want))
+	}
+	for i := range want {
+		if string(objs[i]) != want[i] {
+			t.Fatalf("object %d differs:\n json  %s\n jsonl %s", i, objs[i], want[i])
+		}
+	}
+}
