@@ -21,12 +21,14 @@ const (
 
 const exitCodesHelp = `Exit status:
   0  the run finished; malformed lines were skipped, reported and counted
-  1  an input was unusable (unreadable, unrecognized, unsupported) — the
-     others were still read —, --strict stopped at a malformed line, or a
-     --fail-on condition was met
+  1  an input was unusable (unreadable, unrecognized, unsupported; for
+     capture, the interface or listener could not be opened) — the others
+     were still read —, --strict stopped at a malformed line, or a
+     --fail-on condition was met (analyze, whatif, policy lint)
   2  usage error (unknown flag, bad value, no input, invalid policy file);
      nothing was read
-  3  the run failed (output could not be written)
+  3  the run failed (output could not be written; the ClickHouse store
+     could not be opened, or batches stayed pending in the spool)
 `
 
 // command is one subcommand.
