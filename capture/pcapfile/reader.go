@@ -131,7 +131,9 @@ type Reader struct {
 
 	// classic pcap
 	nano   bool
-	recHdr int // 16, or 24 for the modified (Kuznetzov) format
+	recHdr int  // 16, or 24 for the modified (Kuznetzov) format
+	swap   bool // the file's byte order is big-endian (fast path reads little-endian words)
+	link   capture.LinkType
 
 	// pcapng
 	ifaces     []Interface // all IDBs of the file, global index
@@ -302,6 +304,7 @@ func (r *Reader) readPcapHeader() error {
 	case magicNanoLE:
 		r.order, r.nano = binary.LittleEndian, true
 	}
+	r.swap = r.order.Uint16([]byte{0, 1}) == 1
 	major, minor := r.order.Uint16(h[4:]), r.order.Uint16(h[6:])
 	if major != 2 {
 		return r.fail(0, fmt.Sprintf("unsupported pcap version %d.%d", major, minor), nil)
@@ -316,11 +319,44 @@ func (r *Reader) readPcapHeader() error {
 	}
 	setResol(&ifc)
 	r.ifaces = append(r.ifaces, ifc)
+	r.link = ifc.Link
 	return nil
 }
 
 func (r *Reader) nextPcap(f *capture.Frame) error {
 	start := r.off
+	// Fast path: the record header and data are both in the buffer and
+	// the header is the plain 16-byte one.
+	if avail := r.hi - r.lo; avail >= 16 && r.recHdr == 16 {
+		h := r.buf[r.lo : r.lo+16 : r.lo+16]
+		sec, frac := binary.LittleEndian.Uint32(h), binary.LittleEndian.Uint32(h[4:])
+		capLen, origLen := binary.LittleEndian.Uint32(h[8:]), binary.LittleEndian.Uint32(h[12:])
+		if r.swap {
+			sec, frac = bits.ReverseBytes32(sec), bits.ReverseBytes32(frac)
+			capLen, origLen = bits.ReverseBytes32(capLen), bits.ReverseBytes32(origLen)
+		}
+		if n := 16 + int(capLen); capLen <= MaxFrame && avail >= n {
+			data := r.buf[r.lo+16 : r.lo+n]
+			r.lo += n
+			r.off += int64(n)
+			r.frames++
+			t := int64(sec) * 1e9
+			if r.nano {
+				t += int64(frac)
+			} else {
+				t += int64(frac) * 1000
+			}
+			*f = capture.Frame{
+				Time:    t,
+				Data:    data,
+				OrigLen: origLen,
+				Link:    r.link,
+				Number:  r.frames,
+				Offset:  start,
+			}
+			return nil
+		}
+	}
 	if eof, err := r.atEOF(); eof {
 		return io.EOF
 	} else if err != nil {
