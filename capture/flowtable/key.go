@@ -89,6 +89,14 @@ func copyAddr(b *[16]byte, a netip.Addr) uint8 {
 // fill builds the key of p (the caller zeroed k and c) and, for a
 // tunnelled packet, its tunnel context c (k.ctx is c's hash).
 func (k *key) fill(p *capture.Packet, c *tunCtx, seed uint64) {
+	if k.fillFlow(p) {
+		k.fillTun(p, c, seed)
+	}
+}
+
+// fillFlow fills the key's fields that do not depend on a tunnel and
+// reports whether p is tunnelled (fillTun then completes the key).
+func (k *key) fillFlow(p *capture.Packet) bool {
 	k.family = p.Family
 	if p.Family == 4 {
 		s, d := p.Src.As4(), p.Dst.As4()
@@ -109,9 +117,12 @@ func (k *key) fill(p *capture.Packet, c *tunCtx, seed uint64) {
 		k.vlan = p.VLAN
 		k.bits |= kVLAN
 	}
-	if p.Tunnels == 0 && p.Outer.Type == capture.TunnelNone {
-		return
-	}
+	return p.Tunnels != 0 || p.Outer.Type != capture.TunnelNone
+}
+
+// fillTun fills the tunnel part of the key (k.dir, k.ctx) and the
+// context c of a tunnelled packet.
+func (k *key) fillTun(p *capture.Packet, c *tunCtx, seed uint64) {
 	o := &p.Outer
 	c.ttype = uint8(o.Type)
 	if o.HasVNI {
@@ -149,6 +160,42 @@ func (k *key) fill(p *capture.Packet, c *tunCtx, seed uint64) {
 	if *c != (tunCtx{}) {
 		k.ctx = c.hash(seed) | 1
 	}
+}
+
+// tunDir is the key's ERSPAN III direction of a tunnelled packet: the
+// bit closest to the packet wins (as in fillTun).
+func tunDir(p *capture.Packet) uint8 {
+	if p.Inner.Direction != 0 {
+		return p.Inner.Direction
+	}
+	return p.Outer.Direction
+}
+
+// tunCache remembers the context of the last tunnelled packet without
+// GWLB options: a mirror session sends every packet through the same
+// tunnel, so its context is built and hashed once, not per packet.
+type tunCache struct {
+	valid    bool
+	typ      capture.TunnelType
+	hasVNI   bool
+	hasID    bool
+	vni, id  uint32
+	src, dst netip.Addr
+	ctx      tunCtx
+	hash     uint64 // k.ctx of the context
+}
+
+// hit reports whether o is the cached tunnel (fillTun would build the
+// cached context from it). o carries no GWLB options (the caller checks).
+func (tc *tunCache) hit(o *capture.Tunnel) bool {
+	return tc.valid && o.Type == tc.typ && o.HasVNI == tc.hasVNI && o.HasID == tc.hasID &&
+		o.VNI == tc.vni && o.ID == tc.id && o.Src == tc.src && o.Dst == tc.dst
+}
+
+// set caches the context c (and key context k.ctx) built from o.
+func (tc *tunCache) set(o *capture.Tunnel, c *tunCtx, h uint64) {
+	*tc = tunCache{valid: true, typ: o.Type, hasVNI: o.HasVNI, hasID: o.HasID, vni: o.VNI, id: o.ID,
+		src: o.Src, dst: o.Dst, ctx: *c, hash: h}
 }
 
 // hash mixes the key's words pairwise with 64x64→128 multiplies (the

@@ -137,6 +137,7 @@ type Table struct {
 	frags     []fragSlot
 	fragShift uint
 
+	tun   tunCache // context of the last tunnel seen
 	seq   uint64
 	stats Stats
 	info  Info
@@ -247,13 +248,27 @@ func (t *Table) Add(p *capture.Packet, emit Emit) {
 	t.stats.Packets++
 	var k key
 	var c tunCtx
-	k.fill(p, &c, t.seed)
+	cp := &c
+	if k.fillFlow(p) {
+		// The context of the last tunnel is reused when the packet came
+		// through the same one (GWLB options, rare, are always rebuilt).
+		if o := &p.Outer; o.GWLBLens == [3]uint8{} && p.Inner.GWLBLens == [3]uint8{} {
+			if t.tun.hit(o) {
+				k.dir, k.ctx, cp = tunDir(p), t.tun.hash, &t.tun.ctx
+			} else {
+				k.fillTun(p, &c, t.seed)
+				t.tun.set(o, &c, k.ctx)
+			}
+		} else {
+			k.fillTun(p, &c, t.seed)
+		}
+	}
 	if p.FragOffset != 0 {
-		t.addLaterFragment(p, &k, &c, emit)
+		t.addLaterFragment(p, &k, cp, emit)
 		return
 	}
 	h := k.hash(t.seed)
-	i := t.find(&k, &c, h, emit)
+	i := t.find(&k, cp, h, emit)
 	e := &t.ents[i]
 	if e.packets|int64(e.fragPackets) != 0 && p.Time-e.first >= t.active {
 		t.emitEntry(i, WhyActive, emit)
