@@ -25,6 +25,8 @@ type Format struct {
 	// ops is the fast path's plan: how to read the field at each line
 	// position (see LineParser.fast).
 	ops []op
+	// spec names the straight-line parser of this field order, if any.
+	spec spec
 }
 
 // attrStep is one optional key of a format: its line position, kind and key.
@@ -118,6 +120,7 @@ func NewFormat(names []string) (*Format, error) {
 		}
 	}
 	copy(f.core[:], f.slot[:numCore])
+	f.spec = specOf(names)
 	if !f.has(fSrcAddr) || !f.has(fDstAddr) {
 		f.ops = nil // every line is reported (bad-ip): no fast path
 	}

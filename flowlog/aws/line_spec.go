@@ -1,0 +1,435 @@
+package aws
+
+import (
+	"math/bits"
+	"net/netip"
+	"slices"
+	"unsafe"
+
+	"github.com/flowsift/flowsift/flowlog"
+	"github.com/flowsift/flowsift/flowlog/internal/lex"
+)
+
+// Straight-line parsers for the two formats nearly every input uses: the
+// version 2 default and the custom format with every version 5 field in
+// AWS's documented order. Each reads a well-formed line and fills the whole
+// record, optional keys included (in ascending key order, which a fixed
+// format fixes), in one pass with no per-field dispatch. Like fast, they
+// accept only lines that slow would accept with the same result and touch
+// the Tally never: on anything unusual they return false and Parse runs the
+// general plan (fast, then slow) on the line. Their one side effect on a
+// line they give up on is the values interned or kept so far (a kept value
+// is right for any later line whose bytes match, so results do not change).
+
+// spec names a format with a straight-line parser.
+type spec uint8
+
+const (
+	specNone spec = iota
+	specV2        // DefaultFields
+	specV5        // V5Fields
+)
+
+// V5Fields is the custom format with every version 5 field, in the order
+// of AWS's documentation (FORMATS.md 3.2): the usual custom format.
+var V5Fields = []string{"version", "account-id", "interface-id", "srcaddr", "dstaddr", "srcport",
+	"dstport", "protocol", "packets", "bytes", "start", "end", "action", "log-status", "vpc-id",
+	"subnet-id", "instance-id", "tcp-flags", "type", "pkt-srcaddr", "pkt-dstaddr", "region", "az-id",
+	"sublocation-type", "sublocation-id", "pkt-src-aws-service", "pkt-dst-aws-service",
+	"flow-direction", "traffic-path"}
+
+// specOf returns the straight-line parser for a field order, if any.
+func specOf(names []string) spec {
+	switch {
+	case slices.Equal(names, DefaultFields):
+		return specV2
+	case slices.Equal(names, V5Fields):
+		return specV5
+	}
+	return specNone
+}
+
+// Line positions of the V5Fields fields the parser keeps values for.
+const (
+	v5Account     = 1
+	v5Iface       = 2
+	v5VPC         = 14
+	v5Subnet      = 15
+	v5Instance    = 16
+	v5Type        = 18
+	v5Region      = 21
+	v5AZ          = 22
+	v5SublocType  = 23
+	v5SublocID    = 24
+	v5PktSrcSvc   = 25
+	v5PktDstSvc   = 26
+	v2Account     = 1
+	v2Iface       = 2
+	maxSpecAttrs  = 16 // at least the optional keys of any spec format
+	sepSpaceDash  = 0x202d
+	wordOnes      = 0x2121212121212121
+	wordHighBits  = 0x8080808080808080
+	actionAccept6 = 0x545045434341 // "ACCEPT"
+	actionReject6 = 0x5443454a4552 // "REJECT"
+)
+
+// attrs returns rec's Attrs as room for maxSpecAttrs keys (allocated on the
+// first line only: the backing array is reader-owned and reused).
+func specAttrs(rec *flowlog.Record) *[maxSpecAttrs]flowlog.Attr {
+	if cap(rec.Attrs) < maxSpecAttrs {
+		rec.Attrs = make([]flowlog.Attr, 0, maxSpecAttrs)
+	}
+	return (*[maxSpecAttrs]flowlog.Attr)(rec.Attrs[:maxSpecAttrs])
+}
+
+// sword reads the string field at line[i:] (line position s, n = len(line))
+// and returns its value ("" for "-") and where the next field starts, or
+// next < 0 when the field is empty or not followed by a space within the
+// line. A "-" field is taken inline.
+func (p *LineParser) sword(line []byte, i, n, s int) (string, int) {
+	if lex.Load8(line, i)&0xffff == sepSpaceDash && i+1 < n {
+		return "", i + 2
+	}
+	return p.sfield(line, i, n, s)
+}
+
+// sfield is sword for a field that is not "- ".
+func (p *LineParser) sfield(line []byte, i, n, s int) (string, int) {
+	w := lex.Load8(line, i)
+	var j int
+	if m := (w - wordOnes) &^ w & wordHighBits; m != 0 {
+		j = i + bits.TrailingZeros64(m)>>3
+	} else {
+		j = lex.ScanToken(line, i+8)
+	}
+	l := j - i
+	if l == 0 || j >= n || *(*byte)(unsafe.Add(unsafe.Pointer(unsafe.SliceData(line)), j)) != ' ' {
+		return "", -1
+	}
+	if l == 1 && byte(w) == '-' {
+		return "", j + 1
+	}
+	e := (*prevTok)(unsafe.Add(unsafe.Pointer(&p.prev), uintptr(s)*unsafe.Sizeof(prevTok{})))
+	b := unsafe.Slice((*byte)(unsafe.Add(unsafe.Pointer(unsafe.SliceData(line)), i)), l)
+	if l == len(e.s) {
+		if l <= 8 {
+			if (w^e.w)<<((64-8*uint(l))&63) == 0 {
+				return e.s, j + 1
+			}
+		} else if w == e.w && lex.SameTail(e.s, b) {
+			return e.s, j + 1
+		}
+	}
+	str := p.intern(b)
+	e.s, e.w = str, w
+	return str, j + 1
+}
+
+// snum reads the decimal number at line[i:], followed by a space within
+// the line, and returns it and where the next field starts (next < 0: no
+// digits, more than 19, or no space after them). It takes no "-".
+func snum(line []byte, i, n int) (uint64, int) {
+	w := lex.Load8(line, i)
+	d := lex.LeadingDigits(w)
+	if d == 8 || d == 0 {
+		return snumLong(line, i, n)
+	}
+	j := i + d
+	if j >= n || byte(w>>(8*uint(d))) != ' ' {
+		return 0, -1
+	}
+	return lex.DigitsValue(w, d), j + 1
+}
+
+// snumLong is snum for a field of eight digits or more, or none.
+func snumLong(line []byte, i, n int) (uint64, int) {
+	v, j := lex.ScanUint(line, i)
+	if j == i || j >= n || line[j] != ' ' {
+		return 0, -1
+	}
+	return v, j + 1
+}
+
+// slast reads the last field of a line, an optional number: -1 for "-";
+// ok is false unless it ends the line exactly.
+func slast(line []byte, i, n int, max uint64) (int64, bool) {
+	w := lex.Load8(line, i)
+	if byte(w) == '-' {
+		return -1, i+1 == n
+	}
+	v, j := lex.ScanUint(line, i)
+	return int64(v), j > i && j == n && v <= max
+}
+
+// saddr reads the address field at line[i:] (srcaddr, dstaddr) and returns
+// it and where the next field starts (next < 0: not an address followed by
+// a space).
+func (p *LineParser) saddr(line []byte, i, n int) (a netip.Addr, next int) {
+	a, e, ok := p.scanIPv4(line, i)
+	if !ok || e >= n || line[e] != ' ' {
+		if a, e = scanAddr(line, i); e < 0 || e >= n || line[e] != ' ' {
+			return a, -1
+		}
+	}
+	return a, e + 1
+}
+
+// spkt reads a pkt-srcaddr/pkt-dstaddr field at line[i:] and returns its
+// canonical text ("" for "-") and where the next field starts. The text
+// mostly repeats srcaddr's or dstaddr's (at src/dst with lengths ls/ld), a
+// canonical dotted quad when rec's address is IPv4. A field that is not an
+// address gives next < 0: the general path counts it.
+func (p *LineParser) spkt(line []byte, i, n int, rec *flowlog.Record, src, ls, dst, ld int) (string, int) {
+	w0, w1 := lex.Load8(line, i), lex.Load8(line, i+8)
+	var l int
+	if m := (w0 - wordOnes) &^ w0 & wordHighBits; m != 0 {
+		l = bits.TrailingZeros64(m) >> 3
+		w0, w1 = w0&(1<<(8*uint(l))-1), 0
+	} else if m = (w1 - wordOnes) &^ w1 & wordHighBits; m != 0 {
+		l = 8 + bits.TrailingZeros64(m)>>3
+		w1 &= 1<<(8*uint(l-8)) - 1
+	} else {
+		l = lex.ScanToken(line, i+16) - i
+	}
+	j := i + l
+	if l == 0 || j >= n || line[j] != ' ' {
+		return "", -1
+	}
+	if l == 1 && byte(w0) == '-' {
+		return "", j + 1
+	}
+	b := line[i:j]
+	if l < 16 {
+		m0, m1 := ^uint64(0), uint64(1)<<(8*uint(l-8)&63)-1
+		if l < 8 {
+			m0, m1 = 1<<(8*uint(l))-1, 0
+		}
+		if l == ls && rec.Src.Is4() && (lex.Load8(line, src)&m0) == w0 && (lex.Load8(line, src+8)&m1) == w1 {
+			return p.v4String(rec.Src, b), j + 1
+		}
+		if l == ld && rec.Dst.Is4() && (lex.Load8(line, dst)&m0) == w0 && (lex.Load8(line, dst+8)&m1) == w1 {
+			return p.v4String(rec.Dst, b), j + 1
+		}
+	}
+	a, ok := lex.ParseAddr(b)
+	if !ok {
+		return "", -1
+	}
+	if a.Is4() {
+		return p.In.Bytes(b), j + 1
+	}
+	return p.addrString(a), j + 1
+}
+
+// fastV5 is the straight-line parser of V5Fields.
+func (p *LineParser) fastV5(line []byte, rec *flowlog.Record) bool {
+	line = p.padded(line)
+	n := len(line)
+	attrs := specAttrs(rec)
+	*rec = flowlog.Record{Source: p.Source, Attrs: rec.Attrs[:0]}
+	version, i := snum(line, 0, n)
+	if i < 0 || version > lex.MaxInt32 {
+		return false
+	}
+	if rec.Account, i = p.sword(line, i, n, v5Account); i < 0 {
+		return false
+	}
+	if rec.Iface, i = p.sword(line, i, n, v5Iface); i < 0 {
+		return false
+	}
+	src := i
+	if rec.Src, i = p.saddr(line, i, n); i < 0 {
+		return false
+	}
+	ls := i - 1 - src
+	dst := i
+	if rec.Dst, i = p.saddr(line, i, n); i < 0 {
+		return false
+	}
+	ld := i - 1 - dst
+	v, i := snum(line, i, n)
+	if i < 0 || v > lex.MaxPort {
+		return false
+	}
+	rec.SrcPort = uint16(v)
+	if v, i = snum(line, i, n); i < 0 || v > lex.MaxPort {
+		return false
+	}
+	rec.DstPort = uint16(v)
+	if v, i = snum(line, i, n); i < 0 || v > lex.MaxProto {
+		return false
+	}
+	rec.Proto = uint8(v)
+	if v, i = snum(line, i, n); i < 0 || v > lex.MaxInt64 {
+		return false
+	}
+	rec.Packets = int64(v)
+	if v, i = snum(line, i, n); i < 0 || v > lex.MaxInt64 {
+		return false
+	}
+	rec.Bytes = int64(v)
+	if v, i = snum(line, i, n); i < 0 || v > lex.MaxInt64 {
+		return false
+	}
+	rec.Start = int64(v)
+	if v, i = snum(line, i, n); i < 0 || v > lex.MaxInt64 {
+		return false
+	}
+	rec.End = int64(v)
+	if i = p.saction(line, i, n, rec); i < 0 {
+		return false
+	}
+	if i = sstatus(line, i, n); i < 0 {
+		return false
+	}
+	if rec.VPC, i = p.sword(line, i, n, v5VPC); i < 0 {
+		return false
+	}
+	if rec.Subnet, i = p.sword(line, i, n, v5Subnet); i < 0 {
+		return false
+	}
+	instance, i := p.sword(line, i, n, v5Instance)
+	if i < 0 {
+		return false
+	}
+	if v, i = snum(line, i, n); i < 0 || v > lex.MaxInt32 {
+		return false
+	}
+	rec.TCPFlags = int32(v)
+	typ, i := p.sword(line, i, n, v5Type)
+	if i < 0 {
+		return false
+	}
+	pktSrc, i := p.spkt(line, i, n, rec, src, ls, dst, ld)
+	if i < 0 {
+		return false
+	}
+	pktDst, i := p.spkt(line, i, n, rec, src, ls, dst, ld)
+	if i < 0 {
+		return false
+	}
+	region, i := p.sword(line, i, n, v5Region)
+	if i < 0 {
+		return false
+	}
+	az, i := p.sword(line, i, n, v5AZ)
+	if i < 0 {
+		return false
+	}
+	sublocType, i := p.sword(line, i, n, v5SublocType)
+	if i < 0 {
+		return false
+	}
+	sublocID, i := p.sword(line, i, n, v5SublocID)
+	if i < 0 {
+		return false
+	}
+	srcSvc, i := p.sword(line, i, n, v5PktSrcSvc)
+	if i < 0 {
+		return false
+	}
+	dstSvc, i := p.sword(line, i, n, v5PktDstSvc)
+	if i < 0 {
+		return false
+	}
+	if i = p.sdirection(line, i, n, rec); i < 0 {
+		return false
+	}
+	path, ok := slast(line, i, n, lex.MaxInt32)
+	if !ok {
+		return false
+	}
+	// Optional keys in ascending key order; empty ones are overwritten by
+	// the next (k does not advance).
+	k := 0
+	attrs[k] = flowlog.Attr{Key: flowlog.AttrAzId, Str: az}
+	k += nonEmpty(az)
+	attrs[k] = flowlog.Attr{Key: flowlog.AttrInstanceId, Str: instance}
+	k += nonEmpty(instance)
+	attrs[k&15] = flowlog.Attr{Key: flowlog.AttrPktDstAwsService, Str: dstSvc}
+	k += nonEmpty(dstSvc)
+	attrs[k&15] = flowlog.Attr{Key: flowlog.AttrPktDstaddr, Str: pktDst}
+	k += nonEmpty(pktDst)
+	attrs[k&15] = flowlog.Attr{Key: flowlog.AttrPktSrcAwsService, Str: srcSvc}
+	k += nonEmpty(srcSvc)
+	attrs[k&15] = flowlog.Attr{Key: flowlog.AttrPktSrcaddr, Str: pktSrc}
+	k += nonEmpty(pktSrc)
+	attrs[k&15] = flowlog.Attr{Key: flowlog.AttrRegion, Str: region}
+	k += nonEmpty(region)
+	attrs[k&15] = flowlog.Attr{Key: flowlog.AttrSublocationId, Str: sublocID}
+	k += nonEmpty(sublocID)
+	attrs[k&15] = flowlog.Attr{Key: flowlog.AttrSublocationType, Str: sublocType}
+	k += nonEmpty(sublocType)
+	attrs[k&15] = flowlog.Attr{Key: flowlog.AttrTrafficPath, Int: path}
+	k += int(uint64(^path) >> 63) // path >= 0
+	attrs[k&15] = flowlog.Attr{Key: flowlog.AttrType, Str: typ}
+	k += nonEmpty(typ)
+	attrs[k&15] = flowlog.Attr{Key: flowlog.AttrVersion, Int: int64(version)}
+	k++
+	rec.Attrs = rec.Attrs[:k]
+	return true
+}
+
+func nonEmpty(s string) int {
+	if len(s) != 0 {
+		return 1
+	}
+	return 0
+}
+
+// saction reads the action field ("-" leaves it unknown) and returns where
+// the next field starts (< 0: another value, or no space after it).
+func (p *LineParser) saction(line []byte, i, n int, rec *flowlog.Record) int {
+	w := lex.Load8(line, i)
+	switch {
+	case w&0xffffffffffffff == 0x20<<48|actionAccept6:
+		rec.Action, i = flowlog.ActionAccept, i+7
+	case w&0xffffffffffffff == 0x20<<48|actionReject6:
+		rec.Action, i = flowlog.ActionReject, i+7
+	case w&0xffff == sepSpaceDash:
+		i += 2
+	default:
+		return -1
+	}
+	if i > n {
+		return -1
+	}
+	return i
+}
+
+// sdirection reads flow-direction like saction.
+func (p *LineParser) sdirection(line []byte, i, n int, rec *flowlog.Record) int {
+	w := lex.Load8(line, i)
+	switch {
+	case w == 0x2073736572676e69: // "ingress "
+		rec.Direction, i = flowlog.DirIngress, i+8
+	case w&0xffffffffffffff == 0x20737365726765: // "egress "
+		rec.Direction, i = flowlog.DirEgress, i+7
+	case w&0xffff == sepSpaceDash:
+		i += 2
+	default:
+		return -1
+	}
+	if i > n {
+		return -1
+	}
+	return i
+}
+
+// sstatus reads log-status: "OK" or "-" (NODATA, SKIPDATA and bad values
+// are the general path's).
+func sstatus(line []byte, i, n int) int {
+	w := lex.Load8(line, i)
+	switch {
+	case w&0xffffff == 0x204b4f: // "OK "
+		i += 3
+	case w&0xffff == sepSpaceDash:
+		i += 2
+	default:
+		return -1
+	}
+	if i > n {
+		return -1
+	}
+	return i
+}
