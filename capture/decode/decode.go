@@ -27,6 +27,7 @@ type Options struct {
 // use one per goroutine. A Decoder allocates nothing per frame.
 type Decoder struct {
 	stages    [maxStages]*stage
+	cur       *stage // the stage decoding now (the last one entered)
 	pkt       *capture.Packet
 	decoded   []gopacket.LayerType
 	lastTun   *capture.Tunnel // the tunnel the last tunnel layer started (for ERSPAN after GRE)
@@ -48,6 +49,7 @@ func New(opts Options) *Decoder {
 	d := &Decoder{decoded: make([]gopacket.LayerType, 0, 32)}
 	for i := range d.stages {
 		d.stages[i] = newStage(d)
+		d.stages[i].depth = i
 	}
 	d.udpPorts[portVXLAN] = udpTunVXLAN
 	d.udpPorts[portGeneve] = udpTunGeneve
@@ -126,15 +128,27 @@ func (d *Decoder) Decode(f *capture.Frame, p *capture.Packet) {
 	data := f.Data
 	reason := capture.ReasonNone
 	var last *stage
-	for depth := 0; ; depth++ {
+	for depth := 0; ; {
 		if depth == maxStages {
 			reason = capture.ReasonTooDeep
 			break
 		}
 		s := d.stages[depth]
-		last = s
-		s.hasIP, s.next, s.payload = false, gopacket.LayerTypeZero, nil
-		if err := s.parser(typ).DecodeLayers(data, &d.decoded); err != nil {
+		s.reset()
+		d.cur = s
+		err := s.parser(typ).DecodeLayers(data, &d.decoded)
+		for err == nil {
+			// A stage a layer entered in line (VXLAN's inner frame) may
+			// have stopped at a layer the parser dispatches: a parser
+			// starting at that layer continues it.
+			c := d.cur
+			if len(c.payload) == 0 || c.next == gopacket.LayerTypeZero || c.next == LayerTypeNextStage || c.next == LayerTypeNotIP {
+				break
+			}
+			err = c.resume(c.next).DecodeLayers(c.payload, &d.decoded)
+		}
+		last = d.cur
+		if err != nil {
 			if err == errTruncated {
 				reason = capture.ReasonTruncated
 			} else {
@@ -142,8 +156,9 @@ func (d *Decoder) Decode(f *capture.Frame, p *capture.Packet) {
 			}
 			break
 		}
-		if s.next == LayerTypeNextStage && len(s.payload) > 0 {
-			typ, data = s.jump, s.payload
+		if last.next == LayerTypeNextStage && len(last.payload) > 0 {
+			typ, data = last.jump, last.payload
+			depth = last.depth + 1
 			continue
 		}
 		break

@@ -60,10 +60,12 @@ const (
 type stage struct {
 	d       *Decoder
 	parsers [len(firstTypes)]*gopacket.DecodingLayerParser
-	next    gopacket.LayerType // NextLayerType of the last decoded layer
-	payload []byte             // LayerPayload of the last decoded layer
-	jump    int                // firstTypes index of the next stage's first layer (next == LayerTypeNextStage)
-	hasIP   bool               // an IP header was decoded in this stage
+	next    gopacket.LayerType                                   // NextLayerType of the last decoded layer
+	payload []byte                                               // LayerPayload of the last decoded layer
+	jump    int                                                  // firstTypes index of the next stage's first layer (next == LayerTypeNextStage)
+	hasIP   bool                                                 // an IP header was decoded in this stage
+	depth   int                                                  // index in Decoder.stages
+	resumes map[gopacket.LayerType]*gopacket.DecodingLayerParser // see resume
 
 	eth     ethLayer
 	vlan    vlanLayer
@@ -144,7 +146,33 @@ func (s *stage) parser(i int) *gopacket.DecodingLayerParser {
 }
 
 func (s *stage) newParser(i int) *gopacket.DecodingLayerParser {
-	p := gopacket.NewDecodingLayerParser(firstTypes[i])
+	p := s.makeParser(firstTypes[i])
+	s.parsers[i] = p
+	return p
+}
+
+// reset prepares the stage for a new encapsulation level.
+func (s *stage) reset() {
+	s.hasIP, s.next, s.payload = false, gopacket.LayerTypeZero, nil
+}
+
+// resume returns the stage's parser starting at layer type t (made on
+// first use): it continues a stage that a layer of the previous stage
+// entered in line and that stopped at a layer the parser dispatches.
+func (s *stage) resume(t gopacket.LayerType) *gopacket.DecodingLayerParser {
+	if p := s.resumes[t]; p != nil {
+		return p
+	}
+	if s.resumes == nil {
+		s.resumes = make(map[gopacket.LayerType]*gopacket.DecodingLayerParser)
+	}
+	p := s.makeParser(t)
+	s.resumes[t] = p
+	return p
+}
+
+func (s *stage) makeParser(t gopacket.LayerType) *gopacket.DecodingLayerParser {
+	p := gopacket.NewDecodingLayerParser(t)
 	p.SetDecodingLayerContainer(gopacket.DecodingLayerSparse(nil))
 	for _, l := range s.layers() {
 		p.AddDecodingLayer(l)
@@ -153,7 +181,6 @@ func (s *stage) newParser(i int) *gopacket.DecodingLayerParser {
 	// Panics are not turned into errors per stage (a deferred recover per
 	// call costs more than the layers); Decode recovers once per frame.
 	p.IgnorePanic = true
-	s.parsers[i] = p
 	return p
 }
 
@@ -834,6 +861,21 @@ func (s *stage) decVXLAN(b []byte) error {
 	tu := s.tunnel(capture.TunnelVXLAN)
 	if b[0]&0x08 != 0 { // I flag: the VNI is valid
 		tu.HasVNI, tu.VNI = true, be.Uint32(b[4:])>>8
+	}
+	if len(b) > 8 && s.depth+1 < maxStages {
+		// The inner frame is decoded in line in the next stage (as the
+		// driver would start it, with its Ethernet layer); this stage
+		// ends here. The driver continues from Decoder.cur, the stage
+		// that was entered last, and lets a parser decode any layer the
+		// in-line decoding stopped at.
+		s.finish(gopacket.LayerTypeZero, nil)
+		n := s.d.stages[s.depth+1]
+		n.reset()
+		s.d.cur = n
+		if err := n.decEth(b[8:]); err != nil {
+			return err
+		}
+		return n.chain()
 	}
 	s.toStage(firstEthernet, b[8:])
 	return nil
