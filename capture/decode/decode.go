@@ -27,7 +27,7 @@ type Options struct {
 // use one per goroutine. A Decoder allocates nothing per frame.
 type Decoder struct {
 	stages    [maxStages]*stage
-	cur       *stage // the stage decoding now (the last one entered)
+	cur       int // index of the stage decoding now (the last one entered); not a pointer: no write barrier per frame
 	pkt       *capture.Packet
 	decoded   []gopacket.LayerType
 	lastTun   *capture.Tunnel // the tunnel the last tunnel layer started (for ERSPAN after GRE)
@@ -135,19 +135,19 @@ func (d *Decoder) Decode(f *capture.Frame, p *capture.Packet) {
 		}
 		s := d.stages[depth]
 		s.reset()
-		d.cur = s
+		d.cur = depth
 		err := s.parser(typ).DecodeLayers(data, &d.decoded)
 		for err == nil {
 			// A stage a layer entered in line (VXLAN's inner frame) may
 			// have stopped at a layer the parser dispatches: a parser
 			// starting at that layer continues it.
-			c := d.cur
+			c := d.stages[d.cur]
 			if len(c.payload) == 0 || c.next == gopacket.LayerTypeZero || c.next == LayerTypeNextStage || c.next == LayerTypeNotIP {
 				break
 			}
 			err = c.resume(c.next).DecodeLayers(c.payload, &d.decoded)
 		}
-		last = d.cur
+		last = d.stages[d.cur]
 		if err != nil {
 			if err == errTruncated {
 				reason = capture.ReasonTruncated

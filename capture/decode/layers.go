@@ -871,7 +871,7 @@ func (s *stage) decVXLAN(b []byte) error {
 		s.finish(gopacket.LayerTypeZero, nil)
 		n := s.d.stages[s.depth+1]
 		n.reset()
-		s.d.cur = n
+		s.d.cur = n.depth
 		if err := n.decEth(b[8:]); err != nil {
 			return err
 		}
