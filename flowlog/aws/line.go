@@ -224,8 +224,15 @@ func (p *LineParser) optInt(pos int64, name string, b []byte, max uint64) (int64
 // It returns true when rec holds a record; otherwise the line was reported
 // (malformed) or counted (NODATA/SKIPDATA).
 func (p *LineParser) Parse(line []byte, pos int64, rec *flowlog.Record) bool {
-	if p.Format.spec == specV5 && p.fastV5(line, rec) {
-		return true
+	switch p.Format.spec {
+	case specV5:
+		if p.fastV5(line, rec) {
+			return true
+		}
+	case specV2:
+		if p.fastV2(line, rec) {
+			return true
+		}
 	}
 	if !p.fast(line, rec) && !p.slow(line, pos, rec) {
 		return false

@@ -433,3 +433,69 @@ func sstatus(line []byte, i, n int) int {
 	}
 	return i
 }
+
+// fastV2 is the straight-line parser of DefaultFields.
+func (p *LineParser) fastV2(line []byte, rec *flowlog.Record) bool {
+	line = p.padded(line)
+	n := len(line)
+	attrs := specAttrs(rec)
+	*rec = flowlog.Record{Source: p.Source, Attrs: rec.Attrs[:0]}
+	version, i := snum(line, 0, n)
+	if i < 0 || version > lex.MaxInt32 {
+		return false
+	}
+	if rec.Account, i = p.sword(line, i, n, v2Account); i < 0 {
+		return false
+	}
+	if rec.Iface, i = p.sword(line, i, n, v2Iface); i < 0 {
+		return false
+	}
+	if rec.Src, i = p.saddr(line, i, n); i < 0 {
+		return false
+	}
+	if rec.Dst, i = p.saddr(line, i, n); i < 0 {
+		return false
+	}
+	v, i := snum(line, i, n)
+	if i < 0 || v > lex.MaxPort {
+		return false
+	}
+	rec.SrcPort = uint16(v)
+	if v, i = snum(line, i, n); i < 0 || v > lex.MaxPort {
+		return false
+	}
+	rec.DstPort = uint16(v)
+	if v, i = snum(line, i, n); i < 0 || v > lex.MaxProto {
+		return false
+	}
+	rec.Proto = uint8(v)
+	if v, i = snum(line, i, n); i < 0 || v > lex.MaxInt64 {
+		return false
+	}
+	rec.Packets = int64(v)
+	if v, i = snum(line, i, n); i < 0 || v > lex.MaxInt64 {
+		return false
+	}
+	rec.Bytes = int64(v)
+	if v, i = snum(line, i, n); i < 0 || v > lex.MaxInt64 {
+		return false
+	}
+	rec.Start = int64(v)
+	if v, i = snum(line, i, n); i < 0 || v > lex.MaxInt64 {
+		return false
+	}
+	rec.End = int64(v)
+	if i = p.saction(line, i, n, rec); i < 0 {
+		return false
+	}
+	// log-status ends the line: "OK" or "-".
+	switch w := lex.Load8(line, i); {
+	case w&0xffff == 0x4b4f && i+2 == n: // "OK"
+	case byte(w) == '-' && i+1 == n:
+	default:
+		return false
+	}
+	attrs[0] = flowlog.Attr{Key: flowlog.AttrVersion, Int: int64(version)}
+	rec.Attrs = rec.Attrs[:1]
+	return true
+}
