@@ -432,3 +432,66 @@ func checkIndex(t *testing.T, tb *Table) {
 		t.Fatalf("LRU list has %d, table %d", seen, tb.n)
 	}
 }
+
+// TestTunnelContextCache alternates packets of one inner flow between two
+// tunnels that differ in exactly one identity field (the table reuses the
+// context of the last tunnel): every variant must give two records with
+// the packets of each tunnel, and each record the tunnel keys of its own.
+func TestTunnelContextCache(t *testing.T) {
+	a := capture.Tunnel{Type: capture.TunnelVXLAN, HasVNI: true, VNI: 10, HasID: false,
+		Src: netip.MustParseAddr("10.0.0.1"), Dst: netip.MustParseAddr("10.0.0.2")}
+	variants := map[string]func(*capture.Tunnel){
+		"type":      func(u *capture.Tunnel) { u.Type = capture.TunnelGeneve },
+		"hasvni":    func(u *capture.Tunnel) { u.HasVNI = false },
+		"vni":       func(u *capture.Tunnel) { u.VNI = 11 },
+		"hasid":     func(u *capture.Tunnel) { u.HasID = true },
+		"id":        func(u *capture.Tunnel) { u.HasID, u.ID = true, 7 },
+		"src":       func(u *capture.Tunnel) { u.Src = netip.MustParseAddr("10.0.0.3") },
+		"dst":       func(u *capture.Tunnel) { u.Dst = netip.MustParseAddr("::ffff:10.0.0.2") },
+		"direction": func(u *capture.Tunnel) { u.Direction = 1 },
+		"gwlb":      func(u *capture.Tunnel) { u.GWLBCookie, u.GWLBLens = [4]byte{1, 2, 3, 4}, [3]uint8{0, 0, 4} },
+	}
+	for name, change := range variants {
+		b := a
+		change(&b)
+		tb := New(Config{})
+		c := newCollect(t, tb)
+		for i := 0; i < 10; i++ {
+			p := tcp("192.168.1.1", "192.168.1.2", 1234, 443, t0+int64(i), 100, 0x10)
+			p.Tunnels, p.IPLayers = 1, 2
+			p.Outer = a
+			n := 1
+			if i%3 == 1 { // a b a a b a a b a a: three b, seven a
+				p.Outer, n = b, 2
+			}
+			p.Inner = p.Outer
+			p.L3Len = uint32(100 * n)
+			tb.Add(&p, c.emit)
+		}
+		tb.Flush(c.emit)
+		if len(c.recs) != 2 {
+			t.Errorf("%s: %d records, want 2", name, len(c.recs))
+			continue
+		}
+		for _, r := range c.recs {
+			want := int64(7)
+			if r.Bytes/r.Packets == 200 {
+				want = 3
+			}
+			if r.Packets != want || r.Bytes != r.Packets*(r.Bytes/r.Packets) {
+				t.Errorf("%s: record %+v, want %d packets", name, r, want)
+			}
+			vni, hasVNI := attrInt(&r, flowlog.AttrTunnelVni)
+			typ, dst := attrStr(&r, flowlog.AttrTunnelType), attrStr(&r, flowlog.AttrTunnelDst)
+			if want == 7 && (typ != "vxlan" || !hasVNI || vni != 10 || dst != "10.0.0.2" || r.Direction != (flowlog.Record{}).Direction) {
+				t.Errorf("%s: tunnel a record %+v", name, r)
+			}
+			if want == 3 && name == "dst" && dst != "::ffff:10.0.0.2" {
+				t.Errorf("%s: tunnel b record %+v", name, r)
+			}
+			if want == 3 && name == "gwlb" && attrStr(&r, flowlog.AttrGwlbFlowCookie) != "01020304" {
+				t.Errorf("%s: tunnel b record %+v", name, r)
+			}
+		}
+	}
+}
