@@ -20,6 +20,17 @@
 // DecodeLayers returns, and the driver runs the next stage's parser for
 // the boundary's first layer on the payload.
 //
+// Fast path: the common layers (Ethernet, 802.1Q, IPv4, IPv6, TCP, UDP,
+// VXLAN) decode the layer that follows them in line (a direct call instead
+// of the parser's dispatch: three interface calls per layer) as long as it
+// is another common layer, and stop exactly where the parser would hand
+// over (empty payload, stage boundary, or a layer they do not inline,
+// which the parser then dispatches). A VXLAN layer also starts the next
+// stage in line with the inner Ethernet header; when that stage stops at
+// a layer the parser dispatches, the driver continues it with a parser
+// starting at that layer (made on first use). An Ethernet/IPv4/UDP/VXLAN/
+// Ethernet/IPv4/TCP frame is thus one parser run calling one layer.
+//
 // The layers are this package's own gopacket.DecodingLayer types: they
 // write straight into the Packet, allocate nothing, take l3_len from the
 // header when the capture is cut short, and tell a truncated header from a
