@@ -495,10 +495,14 @@ func (s *stage) ipStart() *capture.Packet {
 	p := s.d.pkt
 	s.hasIP = true
 	s.d.needInner = false
+	if p.IPLayers != 0 {
+		// Only layers behind an IP header set these (Decode zeroed
+		// them), so the first IP header of a frame has nothing to reset.
+		p.SrcPort, p.DstPort = 0, 0
+		p.HasICMP, p.ICMPType, p.ICMPCode, p.TCPFlags = false, 0, 0, 0
+		p.Fragment, p.FragID, p.FragOffset, p.MoreFrags = false, 0, 0, false
+	}
 	p.IPLayers++
-	p.SrcPort, p.DstPort = 0, 0
-	p.HasICMP, p.ICMPType, p.ICMPCode, p.TCPFlags = false, 0, 0, 0
-	p.Fragment, p.FragID, p.FragOffset, p.MoreFrags = false, 0, 0, false
 	return p
 }
 
