@@ -89,15 +89,22 @@ func (p *LineParser) str(s int16) string {
 
 const tokCacheBits = 12
 
-const quadCacheBits = 12
+const quadCacheBits = 14
 
 // quadEntry is a dotted quad's text (up to 15 bytes in two words, zeros
 // after it) and its address (ip, first field in the high byte); n == 0 is
-// an empty entry.
+// an empty entry. s is the text interned, once asked for (pkt-*addr
+// fields mostly repeat srcaddr or dstaddr), "" until then.
 type quadEntry struct {
 	w0, w1 uint64
 	ip     uint32
 	n      uint32
+	s      string
+}
+
+// quadSlot is the quads entry for the text w0, w1 (p.quads allocated).
+func (p *LineParser) quadSlot(w0, w1 uint64) *quadEntry {
+	return &p.quads[((w0*0x9e3779b97f4a7c15)^w1)*0xff51afd7ed558ccd>>(64-quadCacheBits)]
 }
 
 // scanIPv4 is lex.ScanIPv4 on a padded line, looking the field up first
@@ -119,14 +126,14 @@ func (p *LineParser) scanIPv4(line []byte, i int) (netip.Addr, int, bool) {
 	if p.quads == nil {
 		p.quads = new([1 << quadCacheBits]quadEntry)
 	}
-	e := &p.quads[((w0*0x9e3779b97f4a7c15)^w1)*0xff51afd7ed558ccd>>(64-quadCacheBits)]
+	e := p.quadSlot(w0, w1)
 	if e.w0 == w0 && e.w1 == w1 && e.n != 0 {
 		return netip.AddrFrom4([4]byte{byte(e.ip >> 24), byte(e.ip >> 16), byte(e.ip >> 8), byte(e.ip)}), i + n, true
 	}
 	a, j, ok := lex.ScanIPv4(line, i)
 	if ok && j == i+n {
 		q := a.As4()
-		*e = quadEntry{w0, w1, uint32(q[0])<<24 | uint32(q[1])<<16 | uint32(q[2])<<8 | uint32(q[3]), uint32(n)}
+		*e = quadEntry{w0: w0, w1: w1, ip: uint32(q[0])<<24 | uint32(q[1])<<16 | uint32(q[2])<<8 | uint32(q[3]), n: uint32(n)}
 	}
 	return a, j, ok
 }

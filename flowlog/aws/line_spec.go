@@ -127,24 +127,38 @@ func (p *LineParser) sfield(line []byte, i, n, s int) (string, int) {
 
 // snum reads the decimal number at line[i:], followed by a space within
 // the line, and returns it and where the next field starts (next < 0: no
-// digits, more than 19, or no space after them). It takes no "-".
+// digits, more than 19, or no space after them). It takes no "-". Numbers
+// of up to seven digits are read inline (snumInline), longer ones here.
 func snum(line []byte, i, n int) (uint64, int) {
 	w := lex.Load8(line, i)
 	d := lex.LeadingDigits(w)
-	if d == 8 || d == 0 {
+	if d == 8 || d == 0 || i+d >= n || byte(w>>(8*uint(d))) != ' ' {
 		return snumLong(line, i, n)
 	}
-	j := i + d
-	if j >= n || byte(w>>(8*uint(d))) != ' ' {
-		return 0, -1
-	}
-	return lex.DigitsValue(w, d), j + 1
+	return lex.DigitsValue(w, d), i + d + 1
 }
 
-// snumLong is snum for a field of eight digits or more, or none.
+// snumLong is snum for a field of eight digits or more (or a bad one).
 func snumLong(line []byte, i, n int) (uint64, int) {
-	v, j := lex.ScanUint(line, i)
-	if j == i || j >= n || line[j] != ' ' {
+	w := lex.Load8(line, i)
+	d := lex.LeadingDigits(w)
+	if d == 0 {
+		return 0, -1
+	}
+	v, j := lex.DigitsValue(w, d), i+d
+	if d == 8 {
+		w = lex.Load8(line, j)
+		if d = lex.LeadingDigits(w); d == 8 {
+			if v, j = lex.ScanUint(line, i); j == i || j >= n || line[j] != ' ' {
+				return 0, -1
+			}
+			return v, j + 1
+		}
+		if d > 0 {
+			v, j = v*lex.Pow10[d&7]+lex.DigitsValue(w, d), j+d
+		}
+	}
+	if j >= n || byte(w>>(8*uint(d)&63)) != ' ' {
 		return 0, -1
 	}
 	return v, j + 1
@@ -176,10 +190,10 @@ func (p *LineParser) saddr(line []byte, i, n int) (a netip.Addr, next int) {
 
 // spkt reads a pkt-srcaddr/pkt-dstaddr field at line[i:] and returns its
 // canonical text ("" for "-") and where the next field starts. The text
-// mostly repeats srcaddr's or dstaddr's (at src/dst with lengths ls/ld), a
-// canonical dotted quad when rec's address is IPv4. A field that is not an
-// address gives next < 0: the general path counts it.
-func (p *LineParser) spkt(line []byte, i, n int, rec *flowlog.Record, src, ls, dst, ld int) (string, int) {
+// mostly repeats srcaddr's or dstaddr's: a dotted quad in p.quads, whose
+// text is canonical. A field that is not an address gives next < 0: the
+// general path counts it.
+func (p *LineParser) spkt(line []byte, i, n int) (string, int) {
 	w0, w1 := lex.Load8(line, i), lex.Load8(line, i+8)
 	var l int
 	if m := (w0 - wordOnes) &^ w0 & wordHighBits; m != 0 {
@@ -199,16 +213,13 @@ func (p *LineParser) spkt(line []byte, i, n int, rec *flowlog.Record, src, ls, d
 		return "", j + 1
 	}
 	b := line[i:j]
-	if l < 16 {
-		m0, m1 := ^uint64(0), uint64(1)<<(8*uint(l-8)&63)-1
-		if l < 8 {
-			m0, m1 = 1<<(8*uint(l))-1, 0
-		}
-		if l == ls && rec.Src.Is4() && (lex.Load8(line, src)&m0) == w0 && (lex.Load8(line, src+8)&m1) == w1 {
-			return p.v4String(rec.Src, b), j + 1
-		}
-		if l == ld && rec.Dst.Is4() && (lex.Load8(line, dst)&m0) == w0 && (lex.Load8(line, dst+8)&m1) == w1 {
-			return p.v4String(rec.Dst, b), j + 1
+	if l < 16 && p.quads != nil {
+		// A dotted quad already read (srcaddr, dstaddr): canonical text.
+		if e := p.quadSlot(w0, w1); e.w0 == w0 && e.w1 == w1 && e.n != 0 {
+			if e.s == "" {
+				e.s = p.In.Bytes(b)
+			}
+			return e.s, j + 1
 		}
 	}
 	a, ok := lex.ParseAddr(b)
@@ -237,16 +248,12 @@ func (p *LineParser) fastV5(line []byte, rec *flowlog.Record) bool {
 	if rec.Iface, i = p.sword(line, i, n, v5Iface); i < 0 {
 		return false
 	}
-	src := i
 	if rec.Src, i = p.saddr(line, i, n); i < 0 {
 		return false
 	}
-	ls := i - 1 - src
-	dst := i
 	if rec.Dst, i = p.saddr(line, i, n); i < 0 {
 		return false
 	}
-	ld := i - 1 - dst
 	v, i := snum(line, i, n)
 	if i < 0 || v > lex.MaxPort {
 		return false
@@ -300,11 +307,11 @@ func (p *LineParser) fastV5(line []byte, rec *flowlog.Record) bool {
 	if i < 0 {
 		return false
 	}
-	pktSrc, i := p.spkt(line, i, n, rec, src, ls, dst, ld)
+	pktSrc, i := p.spkt(line, i, n)
 	if i < 0 {
 		return false
 	}
-	pktDst, i := p.spkt(line, i, n, rec, src, ls, dst, ld)
+	pktDst, i := p.spkt(line, i, n)
 	if i < 0 {
 		return false
 	}
