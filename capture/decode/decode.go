@@ -136,7 +136,11 @@ func (d *Decoder) Decode(f *capture.Frame, p *capture.Packet) {
 		s := d.stages[depth]
 		s.reset()
 		d.cur = depth
-		err := s.parser(typ).DecodeLayers(data, &d.decoded)
+		ps := s.parsers[typ]
+		if ps == nil {
+			ps = s.newParser(typ)
+		}
+		err := ps.DecodeLayers(data, &d.decoded)
 		for err == nil {
 			// A stage a layer entered in line (VXLAN's inner frame) may
 			// have stopped at a layer the parser dispatches: a parser

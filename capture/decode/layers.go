@@ -136,15 +136,6 @@ func (s *stage) layers() []stageLayer {
 		&s.gre, &s.vxlan, &s.geneve, &s.erspan2, &s.erspan3}
 }
 
-// parser returns the stage's parser for first layer type t (i indexes
-// firstTypes), making it on first use.
-func (s *stage) parser(i int) *gopacket.DecodingLayerParser {
-	if p := s.parsers[i]; p != nil {
-		return p
-	}
-	return s.newParser(i)
-}
-
 func (s *stage) newParser(i int) *gopacket.DecodingLayerParser {
 	p := s.makeParser(firstTypes[i])
 	s.parsers[i] = p
@@ -237,6 +228,13 @@ func (s *stage) ethertype(et uint16, p []byte) {
 // inline, which the parser then dispatches as before. Errors are the
 // inlined layer's, as the parser would have returned them.
 func (s *stage) chain() error {
+	if len(s.payload) == 0 || s.next == LayerTypeNextStage { // inlined: nothing follows
+		return nil
+	}
+	return s.chainLayers()
+}
+
+func (s *stage) chainLayers() error {
 	for len(s.payload) > 0 && s.next != LayerTypeNextStage {
 		var err error
 		switch s.next {
