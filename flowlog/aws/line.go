@@ -44,7 +44,7 @@ type LineParser struct {
 	// more by a hash of their bytes, looked at before the Interner (ENI,
 	// instance and subnet ids that change from line to line). Allocated on
 	// first use.
-	toks *[1 << tokCacheBits]string
+	toks *[1 << tokCacheBits]tokEntry
 	// quads caches the dotted quads fast has read (srcaddr, dstaddr),
 	// direct-mapped by their text. Allocated on first use.
 	quads *[1 << quadCacheBits]quadEntry
@@ -145,7 +145,7 @@ func (p *LineParser) intern(b []byte) string {
 		return p.In.Bytes(b)
 	}
 	if p.toks == nil {
-		p.toks = new([1 << tokCacheBits]string)
+		p.toks = new([1 << tokCacheBits]tokEntry)
 	}
 	// First, middle and last words: ids differ at either end or, like
 	// subnet-0a1b…/subnet-0g1b…, in the middle.
@@ -155,12 +155,20 @@ func (p *LineParser) intern(b []byte) string {
 	w1 := *(*uint64)(unsafe.Add(base, n-8))
 	h := ((w0*0x9e3779b97f4a7c15^wm)*0xff51afd7ed558ccd ^ w1 ^ uint64(n)) * 0xc4ceb9fe1a85ec53
 	e := &p.toks[h>>(64-tokCacheBits)]
-	if lex.Same(*e, b) {
-		return *e
+	// The three words cover every byte of a value of 8 to 24 bytes.
+	if len(e.s) == n && e.w0 == w0 && e.wm == wm && e.w1 == w1 && (n <= 24 || lex.Same(e.s, b)) {
+		return e.s
 	}
 	s := p.In.Bytes(b)
-	*e = s
+	*e = tokEntry{w0, wm, w1, s}
 	return s
+}
+
+// tokEntry is an interned string of 8 bytes or more and its first, middle
+// and last words (as intern reads them); s == "" is an empty entry.
+type tokEntry struct {
+	w0, wm, w1 uint64
+	s          string
 }
 
 type v4Entry struct {

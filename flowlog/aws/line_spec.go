@@ -164,6 +164,51 @@ func snumLong(line []byte, i, n int) (uint64, int) {
 	return v, j + 1
 }
 
+// snums reads the seven numbers srcport, dstport, protocol, packets,
+// bytes, start and end (each followed by a space within the line) into
+// out, in one loop, and returns where the next field starts (< 0: not
+// seven numbers). Values are not checked against their limits.
+func snums(line []byte, i, n int, out *[7]uint64) int {
+	for k := range out {
+		w := lex.Load8(line, i)
+		d := lex.LeadingDigits(w)
+		if d == 0 {
+			return -1
+		}
+		v, j := lex.DigitsValue(w, d), i+d
+		if d == 8 { // up to 16 digits in two words, more by snumLong
+			w = lex.Load8(line, j)
+			if d = lex.LeadingDigits(w); d == 8 {
+				if v, j = snumLong(line, i, n); j < 0 {
+					return -1
+				}
+				out[k], i = v, j
+				continue
+			}
+			if d > 0 {
+				v, j = v*lex.Pow10[d&7]+lex.DigitsValue(w, d), j+d
+			}
+		}
+		if j >= n || byte(w>>(8*uint(d)&63)) != ' ' {
+			return -1
+		}
+		out[k], i = v, j+1
+	}
+	return i
+}
+
+// setNums stores the numbers snums read into rec, false when one is over
+// its limit.
+func setNums(rec *flowlog.Record, v *[7]uint64) bool {
+	if v[0] > lex.MaxPort || v[1] > lex.MaxPort || v[2] > lex.MaxProto ||
+		v[3] > lex.MaxInt64 || v[4] > lex.MaxInt64 || v[5] > lex.MaxInt64 || v[6] > lex.MaxInt64 {
+		return false
+	}
+	rec.SrcPort, rec.DstPort, rec.Proto = uint16(v[0]), uint16(v[1]), uint8(v[2])
+	rec.Packets, rec.Bytes, rec.Start, rec.End = int64(v[3]), int64(v[4]), int64(v[5]), int64(v[6])
+	return true
+}
+
 // slast reads the last field of a line, an optional number: -1 for "-";
 // ok is false unless it ends the line exactly.
 func slast(line []byte, i, n int, max uint64) (int64, bool) {
@@ -254,35 +299,10 @@ func (p *LineParser) fastV5(line []byte, rec *flowlog.Record) bool {
 	if rec.Dst, i = p.saddr(line, i, n); i < 0 {
 		return false
 	}
-	v, i := snum(line, i, n)
-	if i < 0 || v > lex.MaxPort {
+	var nums [7]uint64
+	if i = snums(line, i, n, &nums); i < 0 || !setNums(rec, &nums) {
 		return false
 	}
-	rec.SrcPort = uint16(v)
-	if v, i = snum(line, i, n); i < 0 || v > lex.MaxPort {
-		return false
-	}
-	rec.DstPort = uint16(v)
-	if v, i = snum(line, i, n); i < 0 || v > lex.MaxProto {
-		return false
-	}
-	rec.Proto = uint8(v)
-	if v, i = snum(line, i, n); i < 0 || v > lex.MaxInt64 {
-		return false
-	}
-	rec.Packets = int64(v)
-	if v, i = snum(line, i, n); i < 0 || v > lex.MaxInt64 {
-		return false
-	}
-	rec.Bytes = int64(v)
-	if v, i = snum(line, i, n); i < 0 || v > lex.MaxInt64 {
-		return false
-	}
-	rec.Start = int64(v)
-	if v, i = snum(line, i, n); i < 0 || v > lex.MaxInt64 {
-		return false
-	}
-	rec.End = int64(v)
 	if i = p.saction(line, i, n, rec); i < 0 {
 		return false
 	}
@@ -299,7 +319,8 @@ func (p *LineParser) fastV5(line []byte, rec *flowlog.Record) bool {
 	if i < 0 {
 		return false
 	}
-	if v, i = snum(line, i, n); i < 0 || v > lex.MaxInt32 {
+	v, i := snum(line, i, n)
+	if i < 0 || v > lex.MaxInt32 {
 		return false
 	}
 	rec.TCPFlags = int32(v)
@@ -463,35 +484,10 @@ func (p *LineParser) fastV2(line []byte, rec *flowlog.Record) bool {
 	if rec.Dst, i = p.saddr(line, i, n); i < 0 {
 		return false
 	}
-	v, i := snum(line, i, n)
-	if i < 0 || v > lex.MaxPort {
+	var nums [7]uint64
+	if i = snums(line, i, n, &nums); i < 0 || !setNums(rec, &nums) {
 		return false
 	}
-	rec.SrcPort = uint16(v)
-	if v, i = snum(line, i, n); i < 0 || v > lex.MaxPort {
-		return false
-	}
-	rec.DstPort = uint16(v)
-	if v, i = snum(line, i, n); i < 0 || v > lex.MaxProto {
-		return false
-	}
-	rec.Proto = uint8(v)
-	if v, i = snum(line, i, n); i < 0 || v > lex.MaxInt64 {
-		return false
-	}
-	rec.Packets = int64(v)
-	if v, i = snum(line, i, n); i < 0 || v > lex.MaxInt64 {
-		return false
-	}
-	rec.Bytes = int64(v)
-	if v, i = snum(line, i, n); i < 0 || v > lex.MaxInt64 {
-		return false
-	}
-	rec.Start = int64(v)
-	if v, i = snum(line, i, n); i < 0 || v > lex.MaxInt64 {
-		return false
-	}
-	rec.End = int64(v)
 	if i = p.saction(line, i, n, rec); i < 0 {
 		return false
 	}
