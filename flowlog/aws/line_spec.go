@@ -96,6 +96,20 @@ func (p *LineParser) sword(line []byte, i, n, s int) (string, int) {
 // sfield is sword for a field that is not "- ".
 func (p *LineParser) sfield(line []byte, i, n, s int) (string, int) {
 	w := lex.Load8(line, i)
+	base := unsafe.Pointer(unsafe.SliceData(line))
+	e := (*prevTok)(unsafe.Add(unsafe.Pointer(&p.prev), uintptr(s)*unsafe.Sizeof(prevTok{})))
+	// Mostly the value kept at this position: its bytes followed by a
+	// space (the kept value has no byte below '!', so equal bytes are the
+	// whole field). No scan for the field's end then.
+	if l := len(e.s); l > 0 && i+l < n && *(*byte)(unsafe.Add(base, i+l)) == ' ' {
+		if l <= 8 {
+			if (w^e.w)<<((64-8*uint(l))&63) == 0 {
+				return e.s, i + l + 1
+			}
+		} else if w == e.w && lex.SameTail(e.s, unsafe.Slice((*byte)(unsafe.Add(base, i)), l)) {
+			return e.s, i + l + 1
+		}
+	}
 	var j int
 	if m := (w - wordOnes) &^ w & wordHighBits; m != 0 {
 		j = i + bits.TrailingZeros64(m)>>3
@@ -103,24 +117,13 @@ func (p *LineParser) sfield(line []byte, i, n, s int) (string, int) {
 		j = lex.ScanToken(line, i+8)
 	}
 	l := j - i
-	if l == 0 || j >= n || *(*byte)(unsafe.Add(unsafe.Pointer(unsafe.SliceData(line)), j)) != ' ' {
+	if l == 0 || j >= n || *(*byte)(unsafe.Add(base, j)) != ' ' {
 		return "", -1
 	}
 	if l == 1 && byte(w) == '-' {
 		return "", j + 1
 	}
-	e := (*prevTok)(unsafe.Add(unsafe.Pointer(&p.prev), uintptr(s)*unsafe.Sizeof(prevTok{})))
-	b := unsafe.Slice((*byte)(unsafe.Add(unsafe.Pointer(unsafe.SliceData(line)), i)), l)
-	if l == len(e.s) {
-		if l <= 8 {
-			if (w^e.w)<<((64-8*uint(l))&63) == 0 {
-				return e.s, j + 1
-			}
-		} else if w == e.w && lex.SameTail(e.s, b) {
-			return e.s, j + 1
-		}
-	}
-	str := p.intern(b)
+	str := p.intern(unsafe.Slice((*byte)(unsafe.Add(base, i)), l))
 	e.s, e.w = str, w
 	return str, j + 1
 }
