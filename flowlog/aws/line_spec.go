@@ -347,21 +347,24 @@ func (p *LineParser) fastV5(line []byte, rec *flowlog.Record) bool {
 	if i < 0 {
 		return false
 	}
-	sublocType, i := p.sword(line, i, n, v5SublocType)
-	if i < 0 {
-		return false
-	}
-	sublocID, i := p.sword(line, i, n, v5SublocID)
-	if i < 0 {
-		return false
-	}
-	srcSvc, i := p.sword(line, i, n, v5PktSrcSvc)
-	if i < 0 {
-		return false
-	}
-	dstSvc, i := p.sword(line, i, n, v5PktDstSvc)
-	if i < 0 {
-		return false
+	// sublocation-type, sublocation-id, pkt-src-aws-service and
+	// pkt-dst-aws-service: mostly all "-", one word.
+	var sublocType, sublocID, srcSvc, dstSvc string
+	if lex.Load8(line, i) == 0x202d202d202d202d && i+7 < n {
+		i += 8
+	} else {
+		if sublocType, i = p.sword(line, i, n, v5SublocType); i < 0 {
+			return false
+		}
+		if sublocID, i = p.sword(line, i, n, v5SublocID); i < 0 {
+			return false
+		}
+		if srcSvc, i = p.sword(line, i, n, v5PktSrcSvc); i < 0 {
+			return false
+		}
+		if dstSvc, i = p.sword(line, i, n, v5PktDstSvc); i < 0 {
+			return false
+		}
 	}
 	if i = p.sdirection(line, i, n, rec); i < 0 {
 		return false
@@ -370,42 +373,56 @@ func (p *LineParser) fastV5(line []byte, rec *flowlog.Record) bool {
 	if !ok {
 		return false
 	}
-	// Optional keys in ascending key order; empty ones are overwritten by
-	// the next (k does not advance).
+	// Optional keys in ascending key order, empty ones left out.
 	k := 0
-	attrs[k] = flowlog.Attr{Key: flowlog.AttrAzId, Str: az}
-	k += nonEmpty(az)
-	attrs[k] = flowlog.Attr{Key: flowlog.AttrInstanceId, Str: instance}
-	k += nonEmpty(instance)
-	attrs[k&15] = flowlog.Attr{Key: flowlog.AttrPktDstAwsService, Str: dstSvc}
-	k += nonEmpty(dstSvc)
-	attrs[k&15] = flowlog.Attr{Key: flowlog.AttrPktDstaddr, Str: pktDst}
-	k += nonEmpty(pktDst)
-	attrs[k&15] = flowlog.Attr{Key: flowlog.AttrPktSrcAwsService, Str: srcSvc}
-	k += nonEmpty(srcSvc)
-	attrs[k&15] = flowlog.Attr{Key: flowlog.AttrPktSrcaddr, Str: pktSrc}
-	k += nonEmpty(pktSrc)
-	attrs[k&15] = flowlog.Attr{Key: flowlog.AttrRegion, Str: region}
-	k += nonEmpty(region)
-	attrs[k&15] = flowlog.Attr{Key: flowlog.AttrSublocationId, Str: sublocID}
-	k += nonEmpty(sublocID)
-	attrs[k&15] = flowlog.Attr{Key: flowlog.AttrSublocationType, Str: sublocType}
-	k += nonEmpty(sublocType)
-	attrs[k&15] = flowlog.Attr{Key: flowlog.AttrTrafficPath, Int: path}
-	k += int(uint64(^path) >> 63) // path >= 0
-	attrs[k&15] = flowlog.Attr{Key: flowlog.AttrType, Str: typ}
-	k += nonEmpty(typ)
+	if az != "" {
+		attrs[k&15] = flowlog.Attr{Key: flowlog.AttrAzId, Str: az}
+		k++
+	}
+	if instance != "" {
+		attrs[k&15] = flowlog.Attr{Key: flowlog.AttrInstanceId, Str: instance}
+		k++
+	}
+	if dstSvc != "" {
+		attrs[k&15] = flowlog.Attr{Key: flowlog.AttrPktDstAwsService, Str: dstSvc}
+		k++
+	}
+	if pktDst != "" {
+		attrs[k&15] = flowlog.Attr{Key: flowlog.AttrPktDstaddr, Str: pktDst}
+		k++
+	}
+	if srcSvc != "" {
+		attrs[k&15] = flowlog.Attr{Key: flowlog.AttrPktSrcAwsService, Str: srcSvc}
+		k++
+	}
+	if pktSrc != "" {
+		attrs[k&15] = flowlog.Attr{Key: flowlog.AttrPktSrcaddr, Str: pktSrc}
+		k++
+	}
+	if region != "" {
+		attrs[k&15] = flowlog.Attr{Key: flowlog.AttrRegion, Str: region}
+		k++
+	}
+	if sublocID != "" {
+		attrs[k&15] = flowlog.Attr{Key: flowlog.AttrSublocationId, Str: sublocID}
+		k++
+	}
+	if sublocType != "" {
+		attrs[k&15] = flowlog.Attr{Key: flowlog.AttrSublocationType, Str: sublocType}
+		k++
+	}
+	if path >= 0 {
+		attrs[k&15] = flowlog.Attr{Key: flowlog.AttrTrafficPath, Int: path}
+		k++
+	}
+	if typ != "" {
+		attrs[k&15] = flowlog.Attr{Key: flowlog.AttrType, Str: typ}
+		k++
+	}
 	attrs[k&15] = flowlog.Attr{Key: flowlog.AttrVersion, Int: int64(version)}
 	k++
 	rec.Attrs = rec.Attrs[:k]
 	return true
-}
-
-func nonEmpty(s string) int {
-	if len(s) != 0 {
-		return 1
-	}
-	return 0
 }
 
 // saction reads the action field ("-" leaves it unknown) and returns where
