@@ -141,6 +141,15 @@ func snum(line []byte, i, n int) (uint64, int) {
 	return lex.DigitsValue(w, d), i + d + 1
 }
 
+// snum1 is snum with a one-digit field (version, tcp-flags) read inline.
+func snum1(line []byte, i, n int) (uint64, int) {
+	w := lex.Load8(line, i)
+	if c := byte(w) - '0'; c <= 9 && byte(w>>8) == ' ' && i+1 < n {
+		return uint64(c), i + 2
+	}
+	return snum(line, i, n)
+}
+
 // snumLong is snum for a field of eight digits or more (or a bad one).
 func snumLong(line []byte, i, n int) (uint64, int) {
 	w := lex.Load8(line, i)
@@ -286,7 +295,7 @@ func (p *LineParser) fastV5(line []byte, rec *flowlog.Record) bool {
 	n := len(line)
 	attrs := specAttrs(rec)
 	*rec = flowlog.Record{Source: p.Source, Attrs: rec.Attrs[:0]}
-	version, i := snum(line, 0, n)
+	version, i := snum1(line, 0, n)
 	if i < 0 || version > lex.MaxInt32 {
 		return false
 	}
@@ -322,7 +331,7 @@ func (p *LineParser) fastV5(line []byte, rec *flowlog.Record) bool {
 	if i < 0 {
 		return false
 	}
-	v, i := snum(line, i, n)
+	v, i := snum1(line, i, n)
 	if i < 0 || v > lex.MaxInt32 {
 		return false
 	}
@@ -488,7 +497,7 @@ func (p *LineParser) fastV2(line []byte, rec *flowlog.Record) bool {
 	n := len(line)
 	attrs := specAttrs(rec)
 	*rec = flowlog.Record{Source: p.Source, Attrs: rec.Attrs[:0]}
-	version, i := snum(line, 0, n)
+	version, i := snum1(line, 0, n)
 	if i < 0 || version > lex.MaxInt32 {
 		return false
 	}

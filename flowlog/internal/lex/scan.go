@@ -37,7 +37,7 @@ func LeadingDigits(w uint64) int {
 // DigitsValue converts the first d (1 to 8) bytes of w, which must all be
 // digits (LeadingDigits(w) >= d).
 func DigitsValue(w uint64, d int) uint64 {
-	x := (w << (64 - 8*uint(d))) & 0x0f0f0f0f0f0f0f0f
+	x := (w << ((64 - 8*uint(d)) & 63)) & 0x0f0f0f0f0f0f0f0f // d >= 1: no shift by 64
 	x = (x * 2561) >> 8
 	x &= 0x00ff00ff00ff00ff
 	x = (x * 6553601) >> 16
