@@ -51,6 +51,9 @@ type LineParser struct {
 	// v4 caches the interned text of IPv4 addresses for pkt-srcaddr and
 	// pkt-dstaddr (direct-mapped by the address; s == "" is empty).
 	v4 [v4CacheSize]v4Entry
+	// attrs backs the optional keys the straight-line parsers write into a
+	// record that brings too little room (allocated on first use).
+	attrs *[maxSpecAttrs]flowlog.Attr
 }
 
 const v4CacheSize = 1024

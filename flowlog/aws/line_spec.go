@@ -73,11 +73,15 @@ const (
 	actionReject6 = 0x5443454a4552 // "REJECT"
 )
 
-// attrs returns rec's Attrs as room for maxSpecAttrs keys (allocated on the
-// first line only: the backing array is reader-owned and reused).
-func specAttrs(rec *flowlog.Record) *[maxSpecAttrs]flowlog.Attr {
+// specAttrs returns rec's Attrs as room for maxSpecAttrs keys: its own
+// backing array when large enough (callers that reuse a record), else the
+// parser's (valid until the next line, as the Reader contract allows).
+func (p *LineParser) specAttrs(rec *flowlog.Record) *[maxSpecAttrs]flowlog.Attr {
 	if cap(rec.Attrs) < maxSpecAttrs {
-		rec.Attrs = make([]flowlog.Attr, 0, maxSpecAttrs)
+		if p.attrs == nil {
+			p.attrs = new([maxSpecAttrs]flowlog.Attr)
+		}
+		rec.Attrs = p.attrs[:0]
 	}
 	return (*[maxSpecAttrs]flowlog.Attr)(rec.Attrs[:maxSpecAttrs])
 }
@@ -293,7 +297,7 @@ func (p *LineParser) spkt(line []byte, i, n int) (string, int) {
 func (p *LineParser) fastV5(line []byte, rec *flowlog.Record) bool {
 	line = p.padded(line)
 	n := len(line)
-	attrs := specAttrs(rec)
+	attrs := p.specAttrs(rec)
 	*rec = flowlog.Record{Source: p.Source, Attrs: rec.Attrs[:0]}
 	version, i := snum1(line, 0, n)
 	if i < 0 || version > lex.MaxInt32 {
@@ -495,7 +499,7 @@ func sstatus(line []byte, i, n int) int {
 func (p *LineParser) fastV2(line []byte, rec *flowlog.Record) bool {
 	line = p.padded(line)
 	n := len(line)
-	attrs := specAttrs(rec)
+	attrs := p.specAttrs(rec)
 	*rec = flowlog.Record{Source: p.Source, Attrs: rec.Attrs[:0]}
 	version, i := snum1(line, 0, n)
 	if i < 0 || version > lex.MaxInt32 {

@@ -247,3 +247,41 @@ func FuzzSpecPath(f *testing.F) {
 		sp.check(t, []byte(warm)) // and back
 	})
 }
+
+// TestSpecNoAllocs: once its caches are warm, a straight-line parser
+// allocates nothing per line, whether the caller reuses its record or
+// brings a fresh one each time (the optional keys then live in the
+// parser's own array), and the keys of a reused record stay in place.
+func TestSpecNoAllocs(t *testing.T) {
+	for _, f := range specFormats {
+		p := newSpecPair(f).spec
+		var lines [][]byte
+		for _, l := range specLines(f, 200, 3) {
+			lines = append(lines, []byte(l))
+		}
+		var reused flowlog.Record
+		for _, l := range lines { // warm the caches
+			if !p.Parse(l, 1, &reused) {
+				t.Fatalf("refused: %q", l)
+			}
+		}
+		i := 0
+		fresh := testing.AllocsPerRun(500, func() {
+			var r flowlog.Record
+			p.Parse(lines[i%len(lines)], 1, &r)
+			i++
+		})
+		kept := testing.AllocsPerRun(500, func() {
+			p.Parse(lines[i%len(lines)], 1, &reused)
+			i++
+		})
+		if fresh != 0 || kept != 0 {
+			t.Errorf("%v: %.2f allocs per line with fresh records, %.2f with a reused one", f.Names()[:4], fresh, kept)
+		}
+		own := &reused.Attrs[:1][0]
+		p.Parse(lines[0], 1, &reused)
+		if &reused.Attrs[:1][0] != own {
+			t.Errorf("%v: a reused record's Attrs were moved", f.Names()[:4])
+		}
+	}
+}
