@@ -97,7 +97,8 @@ func (p *LineParser) sword(line []byte, i, n, s int) (string, int) {
 	return p.sfield(line, i, n, s)
 }
 
-// sfield is sword for a field that is not "- ".
+// sfield is sword without the inline "-" test (for fields that are
+// rarely "-").
 func (p *LineParser) sfield(line []byte, i, n, s int) (string, int) {
 	w := lex.Load8(line, i)
 	base := unsafe.Pointer(unsafe.SliceData(line))
@@ -303,10 +304,10 @@ func (p *LineParser) fastV5(line []byte, rec *flowlog.Record) bool {
 	if i < 0 || version > lex.MaxInt32 {
 		return false
 	}
-	if rec.Account, i = p.sword(line, i, n, v5Account); i < 0 {
+	if rec.Account, i = p.sfield(line, i, n, v5Account); i < 0 {
 		return false
 	}
-	if rec.Iface, i = p.sword(line, i, n, v5Iface); i < 0 {
+	if rec.Iface, i = p.sfield(line, i, n, v5Iface); i < 0 {
 		return false
 	}
 	if rec.Src, i = p.saddr(line, i, n); i < 0 {
@@ -325,13 +326,13 @@ func (p *LineParser) fastV5(line []byte, rec *flowlog.Record) bool {
 	if i = sstatus(line, i, n); i < 0 {
 		return false
 	}
-	if rec.VPC, i = p.sword(line, i, n, v5VPC); i < 0 {
+	if rec.VPC, i = p.sfield(line, i, n, v5VPC); i < 0 {
 		return false
 	}
-	if rec.Subnet, i = p.sword(line, i, n, v5Subnet); i < 0 {
+	if rec.Subnet, i = p.sfield(line, i, n, v5Subnet); i < 0 {
 		return false
 	}
-	instance, i := p.sword(line, i, n, v5Instance)
+	instance, i := p.sfield(line, i, n, v5Instance)
 	if i < 0 {
 		return false
 	}
@@ -340,7 +341,7 @@ func (p *LineParser) fastV5(line []byte, rec *flowlog.Record) bool {
 		return false
 	}
 	rec.TCPFlags = int32(v)
-	typ, i := p.sword(line, i, n, v5Type)
+	typ, i := p.sfield(line, i, n, v5Type)
 	if i < 0 {
 		return false
 	}
@@ -352,11 +353,11 @@ func (p *LineParser) fastV5(line []byte, rec *flowlog.Record) bool {
 	if i < 0 {
 		return false
 	}
-	region, i := p.sword(line, i, n, v5Region)
+	region, i := p.sfield(line, i, n, v5Region)
 	if i < 0 {
 		return false
 	}
-	az, i := p.sword(line, i, n, v5AZ)
+	az, i := p.sfield(line, i, n, v5AZ)
 	if i < 0 {
 		return false
 	}
@@ -505,10 +506,10 @@ func (p *LineParser) fastV2(line []byte, rec *flowlog.Record) bool {
 	if i < 0 || version > lex.MaxInt32 {
 		return false
 	}
-	if rec.Account, i = p.sword(line, i, n, v2Account); i < 0 {
+	if rec.Account, i = p.sfield(line, i, n, v2Account); i < 0 {
 		return false
 	}
-	if rec.Iface, i = p.sword(line, i, n, v2Iface); i < 0 {
+	if rec.Iface, i = p.sfield(line, i, n, v2Iface); i < 0 {
 		return false
 	}
 	if rec.Src, i = p.saddr(line, i, n); i < 0 {
