@@ -240,7 +240,29 @@ func slast(line []byte, i, n int, max uint64) (int64, bool) {
 // saddr reads the address field at line[i:] (srcaddr, dstaddr) and returns
 // it and where the next field starts (next < 0: not an address followed by
 // a space).
-func (p *LineParser) saddr(line []byte, i, n int) (a netip.Addr, next int) {
+func (p *LineParser) saddr(line []byte, i, n int) (netip.Addr, int) {
+	// Mostly a dotted quad already read: looked up by its text first.
+	w0, w1 := lex.Load8(line, i), lex.Load8(line, i+8)
+	var l int
+	if m := (w0 - wordOnes) &^ w0 & wordHighBits; m != 0 {
+		l = bits.TrailingZeros64(m) >> 3
+		w0, w1 = w0&(1<<(8*uint(l))-1), 0
+	} else if m = (w1 - wordOnes) &^ w1 & wordHighBits; m != 0 {
+		l = 8 + bits.TrailingZeros64(m)>>3
+		w1 &= 1<<(8*uint(l-8)) - 1
+	} else {
+		return p.saddrSlow(line, i, n)
+	}
+	if j := i + l; p.quads != nil && j < n && *(*byte)(unsafe.Add(unsafe.Pointer(unsafe.SliceData(line)), j)) == ' ' {
+		if e := p.quadSlot(w0, w1); e.w0 == w0 && e.w1 == w1 && e.n != 0 {
+			return netip.AddrFrom4([4]byte{byte(e.ip >> 24), byte(e.ip >> 16), byte(e.ip >> 8), byte(e.ip)}), j + 1
+		}
+	}
+	return p.saddrSlow(line, i, n)
+}
+
+// saddrSlow is saddr for a field not in the quad cache.
+func (p *LineParser) saddrSlow(line []byte, i, n int) (a netip.Addr, next int) {
 	a, e, ok := p.scanIPv4(line, i)
 	if !ok || e >= n || line[e] != ' ' {
 		if a, e = scanAddr(line, i); e < 0 || e >= n || line[e] != ' ' {
