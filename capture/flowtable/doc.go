@@ -30,7 +30,11 @@
 // further starts a new record and the old one is emitted. A flow without a
 // packet for Config.Idle (default 15 s) is emitted by Expire, which visits
 // flows in order of their last packet and stops at the first one not due.
-// Flush emits everything (end of file, shutdown). The table holds at most
+// That order is kept to a granularity of 1/16 of the shorter timeout (at
+// most 268 ms): a flow moves to the end of the list only when its packets
+// are that far apart, which spares a busy flow two cache misses per
+// packet, so Expire may emit a flow up to one granularity late. Flush
+// emits everything (end of file, shutdown) in exact order of last packet. The table holds at most
 // Config.MaxFlows flows (default 262,144, about 60 MB): a new flow beyond
 // that evicts the least recently seen one, which is emitted early and
 // counted in Stats.Evicted, never dropped.

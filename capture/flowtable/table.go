@@ -1,9 +1,11 @@
 package flowtable
 
 import (
+	"cmp"
 	"encoding/hex"
 	"math/rand/v2"
 	"net/netip"
+	"slices"
 	"time"
 	"unsafe"
 
@@ -103,6 +105,7 @@ type entry struct {
 	gen         uint32
 	tcpFlags    uint8
 	used        bool
+	mark        uint16 // time of the entry's last move to the LRU tail, in units of 1<<Table.markShift ns (wrapping)
 }
 
 // fragSlot remembers the flow of a first fragment.
@@ -118,6 +121,8 @@ type fragSlot struct {
 // must reach one table, e.g. by a fanout on the flow hash).
 type Table struct {
 	active, idle int64
+	markShift    uint // log2 of the LRU granularity in ns (see seen)
+	sorted       bool // the LRU list is in exact order of last packet (see sortLRU)
 	max          int
 	cfg          Config
 	seed         uint64
@@ -134,6 +139,7 @@ type Table struct {
 	mask       uint64
 	head, tail int32 // LRU ends: head is the least recently seen
 
+	order     []int32 // scratch of sortLRU
 	frags     []fragSlot
 	fragShift uint
 
@@ -164,6 +170,13 @@ func New(cfg Config) *Table {
 		t.max = DefaultMaxFlows
 	}
 	t.max = min(t.max, maxMaxFlows)
+	// LRU granularity: at most 1/16 of the shorter timeout and at most
+	// 2^28 ns (268 ms), so a flow's place in the LRU list lags its last
+	// packet by less than that.
+	t.markShift = 28
+	for t.markShift > 10 && int64(1)<<t.markShift > min(t.idle, t.active)/16 {
+		t.markShift--
+	}
 	t.intern.Max = 4096
 	t.rec.Attrs = make([]flowlog.Attr, 0, 16)
 	t.resize(min(minEntries, t.max))
@@ -284,7 +297,7 @@ func (t *Table) Add(p *capture.Packet, emit Emit) {
 		e.truncated++
 		t.stats.Truncated++
 	}
-	t.touch(i)
+	t.seen(i, p.Time)
 	if p.Fragment {
 		t.rememberFragment(p, &k, i)
 	}
@@ -382,7 +395,7 @@ func (t *Table) addLaterFragment(p *capture.Packet, k *key, c *tunCtx, emit Emit
 		e.truncated++
 		t.stats.Truncated++
 	}
-	t.touch(i)
+	t.seen(i, p.Time)
 }
 
 // find returns the entry of k, inserting it (and evicting the least
@@ -438,6 +451,26 @@ func (t *Table) find(k *key, c *tunCtx, h uint64, emit Emit) int32 {
 	}
 	t.tail = i
 	return i
+}
+
+// seen keeps entry i's place in the LRU list after a packet at time at.
+// The list is ordered by the time of each entry's last move to the tail,
+// and an entry moves only when that time has changed by at least the
+// granularity (1<<markShift ns, at most 268 ms): moving is two writes to
+// other entries, cache misses on a large table, and a busy flow would pay
+// them on every packet. So the list lags the true order of last packets
+// by less than the granularity, and Expire and eviction, which walk it
+// from the head, may emit a flow up to that much later (or, among flows
+// seen within one granularity of each other, in a different order) than
+// an exact LRU would. Records themselves do not change: their times,
+// counts and splits come from the packets. Flush restores the exact order
+// (sortLRU).
+func (t *Table) seen(i int32, at int64) {
+	t.sorted = false
+	if m := uint16(at >> t.markShift); t.ents[i].mark != m {
+		t.ents[i].mark = m
+		t.touch(i)
+	}
 }
 
 // touch moves entry i to the LRU tail.
@@ -613,8 +646,41 @@ func (t *Table) FlushNext(rec *flowlog.Record) bool {
 	if t.head < 0 {
 		return false
 	}
+	if !t.sorted {
+		t.sortLRU()
+	}
 	t.finish(t.head, rec, WhyFlush)
 	return true
+}
+
+// sortLRU relinks the LRU list in exact order of last packet (ties by
+// first packet number), undoing the lag that seen allows, so that Flush
+// emits in that order. Its scratch slice is kept for the next flush.
+func (t *Table) sortLRU() {
+	t.sorted = true
+	order := t.order[:0]
+	for i := t.head; i >= 0; i = t.ents[i].next {
+		order = append(order, i)
+	}
+	t.order = order
+	slices.SortStableFunc(order, func(a, b int32) int {
+		ea, eb := &t.ents[a], &t.ents[b]
+		if c := cmp.Compare(ea.last, eb.last); c != 0 {
+			return c
+		}
+		return cmp.Compare(ea.seq, eb.seq)
+	})
+	t.head, t.tail = -1, -1
+	for _, i := range order {
+		e := &t.ents[i]
+		e.prev, e.next = t.tail, -1
+		if t.tail >= 0 {
+			t.ents[t.tail].next = i
+		} else {
+			t.head = i
+		}
+		t.tail = i
+	}
 }
 
 // finish builds entry i's record into rec and frees the entry.

@@ -495,3 +495,53 @@ func TestTunnelContextCache(t *testing.T) {
 		}
 	}
 }
+
+// TestLRUGranularity: a flow's place in the LRU list moves only when its
+// packets are a granularity apart, yet Flush emits in exact order of last
+// packet, and Expire emits a flow no later than one granularity after it
+// is due.
+func TestLRUGranularity(t *testing.T) {
+	tb := New(Config{Source: flowlog.SourcePcap, Idle: time.Second, Active: time.Minute})
+	g := int64(1) << tb.markShift
+	if g > int64(time.Second)/16 || g < int64(time.Second)/32 {
+		t.Fatalf("granularity %d ns for a 1 s idle timeout", g)
+	}
+	base := t0 &^ (g - 1) // start of a granule
+	c := newCollect(t, tb)
+	pk := []capture.Packet{
+		tcp("10.0.0.1", "10.0.0.2", 1000, 80, base, 60, 0x02),     // A
+		tcp("10.0.0.3", "10.0.0.2", 1001, 80, base+1000, 60, 0x02), // B
+		tcp("10.0.0.1", "10.0.0.2", 1000, 80, base+2000, 60, 0x10), // A again, same granule: not moved
+	}
+	for i := range pk {
+		tb.Add(&pk[i], c.emit)
+	}
+	if tb.ents[tb.head].k.sport != 1000 {
+		t.Fatalf("A moved within its granule: head is port %d", tb.ents[tb.head].k.sport)
+	}
+	tb.Flush(c.emit)
+	if len(c.recs) != 2 || c.recs[0].SrcPort != 1001 || c.recs[1].SrcPort != 1000 || c.recs[1].Packets != 2 {
+		t.Fatalf("Flush order %v, want B then A (exact order of last packet)", c.recs)
+	}
+
+	// Expire: A's last packet is a granule later than B's; both are
+	// emitted once due, and never before.
+	c.recs = c.recs[:0]
+	pk = []capture.Packet{
+		tcp("10.0.0.1", "10.0.0.2", 1000, 80, base, 60, 0x02),
+		tcp("10.0.0.3", "10.0.0.2", 1001, 80, base+1000, 60, 0x02),
+		tcp("10.0.0.1", "10.0.0.2", 1000, 80, base+g+5, 60, 0x10), // next granule: A moves behind B
+	}
+	for i := range pk {
+		tb.Add(&pk[i], c.emit)
+	}
+	if n := tb.Expire(base+1000+int64(time.Second)-1, c.emit); n != 0 {
+		t.Fatalf("Expire before B is due emitted %d", n)
+	}
+	if n := tb.Expire(base+1000+int64(time.Second), c.emit); n != 1 || c.recs[0].SrcPort != 1001 {
+		t.Fatalf("Expire when B is due emitted %d %v", n, c.recs)
+	}
+	if n := tb.Expire(base+g+5+int64(time.Second)+g, c.emit); n != 1 || c.recs[1].SrcPort != 1000 || tb.Len() != 0 {
+		t.Fatalf("Expire a granule after A is due emitted %d, %d left", n, tb.Len())
+	}
+}
