@@ -509,7 +509,7 @@ func TestLRUGranularity(t *testing.T) {
 	base := t0 &^ (g - 1) // start of a granule
 	c := newCollect(t, tb)
 	pk := []capture.Packet{
-		tcp("10.0.0.1", "10.0.0.2", 1000, 80, base, 60, 0x02),     // A
+		tcp("10.0.0.1", "10.0.0.2", 1000, 80, base, 60, 0x02),      // A
 		tcp("10.0.0.3", "10.0.0.2", 1001, 80, base+1000, 60, 0x02), // B
 		tcp("10.0.0.1", "10.0.0.2", 1000, 80, base+2000, 60, 0x10), // A again, same granule: not moved
 	}
