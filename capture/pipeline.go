@@ -53,7 +53,7 @@ type Pipeline struct {
 	sweep int64
 
 	frame Frame
-	pkt   Packet
+	ahead *Ahead // decoded packets on their way to the table (prefetching)
 
 	frames  uint64
 	reasons [NumReasons]uint64
@@ -77,6 +77,7 @@ func NewPipeline(cfg PipelineConfig) *Pipeline {
 	}
 	p.nextSweep = minInt64
 	p.emit = p.push
+	p.ahead = NewAhead(cfg.Table)
 	return p
 }
 
@@ -126,6 +127,10 @@ func (p *Pipeline) Next(rec *flowlog.Record) bool {
 			p.expiring = false
 		}
 		if p.done {
+			if q := p.ahead.Pop(); q != nil {
+				p.add(q)
+				continue
+			}
 			if p.cfg.Table.FlushNext(rec) {
 				t.Records++
 				return true
@@ -149,15 +154,24 @@ func (p *Pipeline) Next(rec *flowlog.Record) bool {
 			continue
 		}
 		p.frames++
-		p.cfg.Decode(&p.frame, &p.pkt)
-		if r := p.pkt.Reason; r < numReasons {
+		q := p.ahead.Slot()
+		p.cfg.Decode(&p.frame, q)
+		if r := q.Reason; r < numReasons {
 			p.reasons[r]++
 		}
-		p.cfg.Table.Add(&p.pkt, p.emit)
-		if p.pkt.Reason == ReasonNone && p.pkt.Time >= p.nextSweep {
-			p.expiring, p.now = true, p.pkt.Time
-			p.nextSweep = p.pkt.Time + p.sweep
+		if q = p.ahead.Push(); q != nil {
+			p.add(q)
 		}
+	}
+}
+
+// add counts a decoded packet into the table and starts an expiry sweep
+// when its time has reached the next one.
+func (p *Pipeline) add(q *Packet) {
+	p.cfg.Table.Add(q, p.emit)
+	if q.Reason == ReasonNone && q.Time >= p.nextSweep {
+		p.expiring, p.now = true, q.Time
+		p.nextSweep = q.Time + p.sweep
 	}
 }
 

@@ -97,6 +97,9 @@ func FuzzTable(f *testing.F) {
 				now -= int64(time.Second) // time going back must not break anything
 			}
 			p := fuzzPacket(op, now)
+			h := tb.Prefetch(&p) // prefetching any packet or hash is harmless
+			tb.PrefetchEntry(h)
+			tb.PrefetchEntry(h ^ uint64(op[1])<<40 ^ uint64(op[3]))
 			before := tb.Stats().Packets
 			tb.Add(&p, emit)
 			added += int64(tb.Stats().Packets - before)

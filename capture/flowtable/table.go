@@ -261,21 +261,7 @@ func (t *Table) Add(p *capture.Packet, emit Emit) {
 	t.stats.Packets++
 	var k key
 	var c tunCtx
-	cp := &c
-	if k.fillFlow(p) {
-		// The context of the last tunnel is reused when the packet came
-		// through the same one (GWLB options, rare, are always rebuilt).
-		if o := &p.Outer; o.GWLBLens == [3]uint8{} && p.Inner.GWLBLens == [3]uint8{} {
-			if t.tun.hit(o) {
-				k.dir, k.ctx, cp = tunDir(p), t.tun.hash, &t.tun.ctx
-			} else {
-				k.fillTun(p, &c, t.seed)
-				t.tun.set(o, &c, k.ctx)
-			}
-		} else {
-			k.fillTun(p, &c, t.seed)
-		}
-	}
+	cp := t.flowKey(p, &k, &c, true)
 	if p.FragOffset != 0 {
 		t.addLaterFragment(p, &k, cp, emit)
 		return
@@ -300,6 +286,75 @@ func (t *Table) Add(p *capture.Packet, emit Emit) {
 	t.seen(i, p.Time)
 	if p.Fragment {
 		t.rememberFragment(p, &k, i)
+	}
+}
+
+// flowKey fills k with p's flow key and returns the tunnel context of the
+// flow (c, or the table's cached one). The context of the last tunnel is
+// reused when the packet came through the same one (GWLB options, rare,
+// are always rebuilt); remember caches a new one.
+func (t *Table) flowKey(p *capture.Packet, k *key, c *tunCtx, remember bool) *tunCtx {
+	if !k.fillFlow(p) {
+		return c
+	}
+	o := &p.Outer
+	if o.GWLBLens != [3]uint8{} || p.Inner.GWLBLens != [3]uint8{} {
+		k.fillTun(p, c, t.seed)
+		return c
+	}
+	if t.tun.hit(o) {
+		k.dir, k.ctx = tunDir(p), t.tun.hash
+		return &t.tun.ctx
+	}
+	k.fillTun(p, c, t.seed)
+	if remember {
+		t.tun.set(o, c, k.ctx)
+	}
+	return c
+}
+
+// Prefetch is the first of two steps that bring p's flow into the CPU
+// cache before Add needs it, so that a caller holding a few decoded
+// packets ahead (capture.Ahead) overlaps the cache misses of several
+// packets instead of waiting for each in turn: it starts loading p's
+// index slot and returns the hash for PrefetchEntry (0 when p will not be
+// looked up: skipped packets and later fragments). Neither step changes
+// the table.
+func (t *Table) Prefetch(p *capture.Packet) uint64 {
+	if p.Reason != capture.ReasonNone || p.FragOffset != 0 || !familyOK(p) {
+		return 0
+	}
+	var k key
+	var c tunCtx
+	t.flowKey(p, &k, &c, false)
+	h := k.hash(t.seed) | 1
+	prefetch(unsafe.Pointer(&t.idx[h>>t.shift]))
+	return h
+}
+
+// PrefetchEntry is the second step: given Prefetch's hash (some packets
+// later, when the index slot has arrived), it starts loading the entry the
+// slot names (both cache lines).
+func (t *Table) PrefetchEntry(h uint64) {
+	if h == 0 {
+		return
+	}
+	tag := uint32(h >> 32)
+	pos := h >> t.shift
+	for range 2 { // the flow's slot is nearly always the first or second probed
+		s := t.idx[pos]
+		if s == 0 {
+			return
+		}
+		if uint32(s>>32) == tag {
+			if i := int(uint32(s)) - 1; i < len(t.ents) {
+				e := unsafe.Pointer(&t.ents[i])
+				prefetch(e)
+				prefetch(unsafe.Add(e, 64))
+			}
+			return
+		}
+		pos = (pos + 1) & t.mask
 	}
 }
 

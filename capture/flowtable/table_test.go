@@ -3,6 +3,7 @@ package flowtable
 import (
 	"encoding/json"
 	"net/netip"
+	"slices"
 	"testing"
 	"time"
 
@@ -543,5 +544,64 @@ func TestLRUGranularity(t *testing.T) {
 	}
 	if n := tb.Expire(base+g+5+int64(time.Second)+g, c.emit); n != 1 || c.recs[1].SrcPort != 1000 || tb.Len() != 0 {
 		t.Fatalf("Expire a granule after A is due emitted %d, %d left", n, tb.Len())
+	}
+}
+
+// TestAheadSameRecords: adding packets through capture.Ahead (prefetching
+// a few packets ahead) gives exactly the records and counters of adding
+// each packet as it comes, on a table small enough to evict and with
+// sweeps between packets.
+func TestAheadSameRecords(t *testing.T) {
+	run := func(ahead bool) ([]string, Stats) {
+		tb := New(Config{Source: flowlog.SourceLive, MaxFlows: 400, Idle: 2 * time.Second, Active: 5 * time.Second})
+		var out []string
+		emit := func(r *flowlog.Record) { out = append(out, string(flowlog.AppendJSON(nil, r))) }
+		q := capture.NewAhead(tb)
+		now := t0
+		next := now
+		add := func(p *capture.Packet) {
+			tb.Add(p, emit)
+			if p.Time >= next {
+				tb.Expire(p.Time, emit)
+				next = p.Time + int64(time.Second)
+			}
+		}
+		x := uint32(2463534242)
+		for i := 0; i < 20000; i++ {
+			x ^= x << 13
+			x ^= x >> 17
+			x ^= x << 5
+			var p capture.Packet
+			benchPacket(&p, x%500, i%3 == 0)
+			now += int64(x % 8_000_000)
+			p.Time = now
+			if x%97 == 0 {
+				p.Reason = capture.Reason(1)
+			}
+			if !ahead {
+				add(&p)
+				continue
+			}
+			*q.Slot() = p
+			if r := q.Push(); r != nil {
+				add(r)
+			}
+		}
+		for r := q.Pop(); r != nil; r = q.Pop() {
+			add(r)
+		}
+		tb.Flush(emit)
+		return out, tb.Stats()
+	}
+	plain, ps := run(false)
+	pre, as := run(true)
+	if ps.Evicted == 0 || ps.Idle == 0 || ps.Skipped[1] == 0 {
+		t.Fatalf("the stream does not exercise eviction, expiry and skipping: %+v", ps)
+	}
+	if ps != as {
+		t.Fatalf("stats differ:\n%+v\n%+v", ps, as)
+	}
+	if !slices.Equal(plain, pre) {
+		t.Fatalf("records differ (%d vs %d)", len(plain), len(pre))
 	}
 }

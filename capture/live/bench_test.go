@@ -51,11 +51,10 @@ func benchPerCore(b *testing.B, strip bool) {
 		dec := decode.New(decode.Options{})
 		tab := flowtable.New(flowtable.Config{Source: flowlog.SourceLive})
 		var f capture.Frame
-		var p capture.Packet
+		ahead := capture.NewAhead(tab)
 		next := int64(-1 << 63)
-		for src.Next(&f) == nil {
-			dec.Decode(&f, &p)
-			tab.Add(&p, emit)
+		add := func(p *capture.Packet) {
+			tab.Add(p, emit)
 			if p.Time >= next {
 				tab.Expire(p.Time, emit)
 				next = p.Time + 1e9
@@ -63,6 +62,15 @@ func benchPerCore(b *testing.B, strip bool) {
 			if p.Reason == capture.ReasonNone {
 				packets++
 			}
+		}
+		for src.Next(&f) == nil {
+			dec.Decode(&f, ahead.Slot())
+			if p := ahead.Push(); p != nil {
+				add(p)
+			}
+		}
+		for p := ahead.Pop(); p != nil; p = ahead.Pop() {
+			add(p)
 		}
 		tab.Flush(emit)
 	}

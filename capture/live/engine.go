@@ -215,7 +215,7 @@ func (w *worker) publish() {
 func (w *worker) run() {
 	defer w.e.wg.Done()
 	var f capture.Frame
-	var p capture.Packet
+	ahead := capture.NewAhead(w.table)
 	sweep := int64(w.e.cfg.Sweep)
 	ship := int64(w.e.cfg.Ship)
 	nextSweep := int64(-1 << 63)
@@ -237,6 +237,9 @@ func (w *worker) run() {
 				if stopAt != 0 {
 					break
 				}
+				for q := ahead.Pop(); q != nil; q = ahead.Pop() { // idle: nothing waits in the queue
+					w.count(q, sweep, &nextSweep)
+				}
 				now := w.e.cfg.Clock()
 				w.table.Expire(now, w.emit)
 				w.ship()
@@ -252,14 +255,13 @@ func (w *worker) run() {
 			break
 		}
 		w.frames++
-		w.dec.Decode(&f, &p)
+		p := ahead.Slot()
+		w.dec.Decode(&f, p)
 		if r := p.Reason; int(r) < len(w.reason) {
 			w.reason[r]++
 		}
-		w.table.Add(&p, w.emit)
-		if p.Reason == capture.ReasonNone && p.Time >= nextSweep {
-			w.table.Expire(p.Time, w.emit)
-			nextSweep = p.Time + sweep
+		if p = ahead.Push(); p != nil {
+			w.count(p, sweep, &nextSweep)
 		}
 		if w.frames&1023 == 0 {
 			if now := w.e.cfg.Clock(); now-w.lastShip >= ship {
@@ -269,10 +271,23 @@ func (w *worker) run() {
 			}
 		}
 	}
+	for q := ahead.Pop(); q != nil; q = ahead.Pop() {
+		w.count(q, sweep, &nextSweep)
+	}
 	w.table.Flush(w.emit)
 	w.ship()
 	w.publish()
 	w.src.Close()
+}
+
+// count adds a decoded packet to the table and sweeps for expired flows
+// when its time has reached the next sweep.
+func (w *worker) count(p *capture.Packet, sweep int64, nextSweep *int64) {
+	w.table.Add(p, w.emit)
+	if p.Reason == capture.ReasonNone && p.Time >= *nextSweep {
+		w.table.Expire(p.Time, w.emit)
+		*nextSweep = p.Time + sweep
+	}
 }
 
 // fileSource adapts a capture file reader (capture.FrameSource) to Source.

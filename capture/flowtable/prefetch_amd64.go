@@ -1,0 +1,10 @@
+package flowtable
+
+import "unsafe"
+
+// prefetch asks the CPU to start loading the cache line at p (PREFETCHT0)
+// and returns at once; it never faults. Go has no prefetch intrinsic
+// outside the runtime.
+//
+//go:noescape
+func prefetch(p unsafe.Pointer)
