@@ -11,6 +11,7 @@ import (
 
 	"github.com/flowsift/flowsift/capture"
 	"github.com/flowsift/flowsift/flowlog"
+	"github.com/flowsift/flowsift/internal/prefetch"
 )
 
 // Defaults of Config. Timeouts are measured in packet time: the capture
@@ -328,7 +329,7 @@ func (t *Table) Prefetch(p *capture.Packet) uint64 {
 	var c tunCtx
 	t.flowKey(p, &k, &c, false)
 	h := k.hash(t.seed) | 1
-	prefetch(unsafe.Pointer(&t.idx[h>>t.shift]))
+	prefetch.Line(unsafe.Pointer(&t.idx[h>>t.shift]))
 	return h
 }
 
@@ -349,8 +350,8 @@ func (t *Table) PrefetchEntry(h uint64) {
 		if uint32(s>>32) == tag {
 			if i := int(uint32(s)) - 1; i < len(t.ents) {
 				e := unsafe.Pointer(&t.ents[i])
-				prefetch(e)
-				prefetch(unsafe.Add(e, 64))
+				prefetch.Line(e)
+				prefetch.Line(unsafe.Add(e, 64))
 			}
 			return
 		}

@@ -4,11 +4,13 @@ import (
 	"io"
 	"os"
 	"testing"
+	"unsafe"
 
 	"github.com/flowsift/flowsift/capture"
 	"github.com/flowsift/flowsift/capture/pcapfile"
 	"github.com/flowsift/flowsift/internal/benchutil"
 	"github.com/flowsift/flowsift/internal/pcapgen"
+	"github.com/flowsift/flowsift/internal/prefetch"
 )
 
 // memFrames holds generated frames in one slab, replayed as a FrameSource
@@ -68,6 +70,10 @@ func (r *memReplay) Next(f *capture.Frame) error {
 		start = r.m.ends[r.i-1]
 	}
 	data := r.m.slab[start:r.m.ends[r.i]]
+	if j := r.i + 4; j < len(r.m.ends) {
+		prefetch.Line(unsafe.Pointer(&r.m.slab[r.m.ends[j-1]]))
+		prefetch.Line(unsafe.Pointer(&r.m.slab[r.m.ends[j-1]+64]))
+	}
 	*f = capture.Frame{Time: r.m.times[r.i] + r.pass*r.m.span, Data: data, OrigLen: uint32(len(data)), Link: r.m.link, Number: uint64(r.n + 1)}
 	if r.strip {
 		f.Data = data[14+20+8:]

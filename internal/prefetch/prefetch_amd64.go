@@ -1,10 +1,10 @@
-package flowtable
+package prefetch
 
 import "unsafe"
 
-// prefetch asks the CPU to start loading the cache line at p (PREFETCHT0)
+// Line asks the CPU to start loading the cache line at p (PREFETCHT0)
 // and returns at once; it never faults. Go has no prefetch intrinsic
 // outside the runtime.
 //
 //go:noescape
-func prefetch(p unsafe.Pointer)
+func Line(p unsafe.Pointer)

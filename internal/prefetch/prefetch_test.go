@@ -1,0 +1,31 @@
+package prefetch
+
+import (
+	"testing"
+	"unsafe"
+)
+
+// TestLine: prefetching changes no memory and does not fault, even on a
+// nil pointer (a hint, not a load).
+func TestLine(t *testing.T) {
+	b := make([]byte, 4096)
+	for i := range b {
+		b[i] = byte(i)
+	}
+	for i := 0; i < len(b); i += 64 {
+		Line(unsafe.Pointer(&b[i]))
+	}
+	Line(nil)
+	for i := range b {
+		if b[i] != byte(i) {
+			t.Fatalf("byte %d changed to %d", i, b[i])
+		}
+	}
+}
+
+func BenchmarkLine(b *testing.B) {
+	buf := make([]byte, 1<<20)
+	for i := 0; i < b.N; i++ {
+		Line(unsafe.Pointer(&buf[(i*64)&(len(buf)-1)]))
+	}
+}
