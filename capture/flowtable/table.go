@@ -140,9 +140,12 @@ type Table struct {
 	mask       uint64
 	head, tail int32 // LRU ends: head is the least recently seen
 
-	order     []int32 // scratch of sortLRU
-	frags     []fragSlot
-	fragShift uint
+	order []int32 // scratch of sortLRU
+
+	pend            [8]prefetched // keys Prefetch built, oldest first, for Add
+	pendHead, pendN int
+	frags           []fragSlot
+	fragShift       uint
 
 	tun   tunCache // context of the last tunnel seen
 	seq   uint64
@@ -250,6 +253,16 @@ func (t *Table) fragSlots() int {
 // Fragments never move a record's start/end, which stay those of its
 // 5-tuple packets. Total L3 traffic of a record is bytes + frag_bytes.
 func (t *Table) Add(p *capture.Packet, emit Emit) {
+	var pd *prefetched
+	if t.pendN > 0 {
+		if t.pend[t.pendHead].p == p {
+			pd = &t.pend[t.pendHead]
+			t.pendHead = (t.pendHead + 1) % len(t.pend)
+			t.pendN--
+		} else {
+			t.pendN = 0 // not the packet prefetched first: drop them all
+		}
+	}
 	if p.Reason != capture.ReasonNone || !familyOK(p) {
 		r := int(p.Reason)
 		if r >= capture.NumReasons {
@@ -262,12 +275,23 @@ func (t *Table) Add(p *capture.Packet, emit Emit) {
 	t.stats.Packets++
 	var k key
 	var c tunCtx
-	cp := t.flowKey(p, &k, &c, true)
-	if p.FragOffset != 0 {
-		t.addLaterFragment(p, &k, cp, emit)
-		return
+	var cp *tunCtx
+	var h uint64
+	if pd != nil && pd.h != 0 && (pd.k.ctx == 0 || pd.k.ctx == t.tun.hash && t.tun.valid) {
+		// Prefetch built the key from this packet; a tunnel context it
+		// took from the cache is still the cached one.
+		k, h, cp = pd.k, pd.h, &c
+		if k.ctx != 0 {
+			cp = &t.tun.ctx
+		}
+	} else {
+		cp = t.flowKey(p, &k, &c, true)
+		if p.FragOffset != 0 {
+			t.addLaterFragment(p, &k, cp, emit)
+			return
+		}
+		h = k.hash(t.seed)
 	}
-	h := k.hash(t.seed)
 	i := t.find(&k, cp, h, emit)
 	e := &t.ents[i]
 	if e.packets|int64(e.fragPackets) != 0 && p.Time-e.first >= t.active {
@@ -322,15 +346,36 @@ func (t *Table) flowKey(p *capture.Packet, k *key, c *tunCtx, remember bool) *tu
 // looked up: skipped packets and later fragments). Neither step changes
 // the table.
 func (t *Table) Prefetch(p *capture.Packet) uint64 {
+	if t.pendN == len(t.pend) { // more prefetched than added: forget the oldest
+		t.pendHead = (t.pendHead + 1) % len(t.pend)
+		t.pendN--
+	}
+	pd := &t.pend[(t.pendHead+t.pendN)%len(t.pend)]
+	t.pendN++
+	pd.p, pd.h, pd.k = p, 0, key{}
 	if p.Reason != capture.ReasonNone || p.FragOffset != 0 || !familyOK(p) {
 		return 0
 	}
-	var k key
 	var c tunCtx
-	t.flowKey(p, &k, &c, false)
-	h := k.hash(t.seed) | 1
-	prefetch.Line(unsafe.Pointer(&t.idx[h>>t.shift]))
-	return h
+	if cp := t.flowKey(p, &pd.k, &c, false); cp == &c && pd.k.ctx != 0 {
+		// A tunnel context built here, not the cached one: Add builds it
+		// again (rare: the first packet of another tunnel, GWLB options).
+		h := pd.k.hash(t.seed) | 1
+		prefetch.Line(unsafe.Pointer(&t.idx[h>>t.shift]))
+		return h
+	}
+	pd.h = pd.k.hash(t.seed) | 1
+	prefetch.Line(unsafe.Pointer(&t.idx[pd.h>>t.shift]))
+	return pd.h
+}
+
+// prefetched is a key Prefetch built, kept for Add of the same packet (the
+// queue in front of the table adds packets in the order it prefetched
+// them, unchanged).
+type prefetched struct {
+	p *capture.Packet
+	k key
+	h uint64 // 0: Add builds the key itself
 }
 
 // PrefetchEntry is the second step: given Prefetch's hash (some packets

@@ -548,12 +548,20 @@ func TestLRUGranularity(t *testing.T) {
 }
 
 // TestAheadSameRecords: adding packets through capture.Ahead (prefetching
-// a few packets ahead) gives exactly the records and counters of adding
-// each packet as it comes, on a table small enough to evict and with
-// sweeps between packets.
+// a few packets ahead, Add reusing the keys Prefetch built) gives exactly
+// the records and counters of adding each packet as it comes, on a table
+// small enough to evict and with sweeps between packets: for a uniform
+// stream, and for a varied one (tunnels that change, GWLB options,
+// fragments, skipped packets). In the varied stream, some packets are
+// prefetched twice and some added out of prefetch order, which Add must
+// notice.
 func TestAheadSameRecords(t *testing.T) {
-	run := func(ahead bool) ([]string, Stats) {
-		tb := New(Config{Source: flowlog.SourceLive, MaxFlows: 400, Idle: 2 * time.Second, Active: 5 * time.Second})
+	run := func(varied, ahead bool) ([]string, Stats) {
+		max := 400
+		if varied {
+			max = 100 // fewer distinct flows
+		}
+		tb := New(Config{Source: flowlog.SourceLive, MaxFlows: max, Idle: 2 * time.Second, Active: 5 * time.Second})
 		var out []string
 		emit := func(r *flowlog.Record) { out = append(out, string(flowlog.AppendJSON(nil, r))) }
 		q := capture.NewAhead(tb)
@@ -567,41 +575,69 @@ func TestAheadSameRecords(t *testing.T) {
 			}
 		}
 		x := uint32(2463534242)
-		for i := 0; i < 20000; i++ {
+		rnd := func() uint32 {
 			x ^= x << 13
 			x ^= x >> 17
 			x ^= x << 5
+			return x
+		}
+		for i := 0; i < 20000; i++ {
 			var p capture.Packet
-			benchPacket(&p, x%500, i%3 == 0)
-			now += int64(x % 8_000_000)
-			p.Time = now
-			if x%97 == 0 {
-				p.Reason = capture.Reason(1)
+			r := rnd()
+			now += int64(r % 8_000_000)
+			if varied {
+				b := [4]byte{byte(rnd()), byte(rnd()), byte(rnd()), byte(rnd())}
+				p = fuzzPacket(b[:], now)
+			} else {
+				benchPacket(&p, r%500, i%3 == 0)
+				p.Time = now
+				if r%97 == 0 {
+					p.Reason = capture.Reason(1)
+				}
 			}
 			if !ahead {
 				add(&p)
 				continue
 			}
+			switch {
+			case varied && r%61 == 0:
+				// added at once, ahead of the queue (out of prefetch order)
+				for d := q.Pop(); d != nil; d = q.Pop() {
+					add(d)
+				}
+				tb.Prefetch(&p)
+				add(&p)
+				continue
+			case varied && r%67 == 0:
+				tb.Prefetch(q.Slot()) // a stale prefetch of the slot's old contents
+			}
 			*q.Slot() = p
-			if r := q.Push(); r != nil {
-				add(r)
+			if d := q.Push(); d != nil {
+				add(d)
 			}
 		}
-		for r := q.Pop(); r != nil; r = q.Pop() {
-			add(r)
+		for d := q.Pop(); d != nil; d = q.Pop() {
+			add(d)
 		}
 		tb.Flush(emit)
 		return out, tb.Stats()
 	}
-	plain, ps := run(false)
-	pre, as := run(true)
-	if ps.Evicted == 0 || ps.Idle == 0 || ps.Skipped[1] == 0 {
-		t.Fatalf("the stream does not exercise eviction, expiry and skipping: %+v", ps)
-	}
-	if ps != as {
-		t.Fatalf("stats differ:\n%+v\n%+v", ps, as)
-	}
-	if !slices.Equal(plain, pre) {
-		t.Fatalf("records differ (%d vs %d)", len(plain), len(pre))
+	for _, varied := range []bool{false, true} {
+		plain, ps := run(varied, false)
+		pre, as := run(varied, true)
+		if ps.Evicted == 0 || ps.Idle == 0 || ps.Skipped[1] == 0 || varied && (ps.FragMatched == 0 || ps.FragUnmatched == 0) {
+			t.Fatalf("varied=%v: the stream does not exercise eviction, expiry, fragments and skipping: %+v", varied, ps)
+		}
+		if ps != as {
+			t.Fatalf("varied=%v: stats differ:\n%+v\n%+v", varied, ps, as)
+		}
+		if !slices.Equal(plain, pre) {
+			for i := range min(len(plain), len(pre)) {
+				if plain[i] != pre[i] {
+					t.Fatalf("varied=%v: record %d differs:\n%s\n%s", varied, i, plain[i], pre[i])
+				}
+			}
+			t.Fatalf("varied=%v: %d records vs %d", varied, len(plain), len(pre))
+		}
 	}
 }
