@@ -395,8 +395,7 @@ func (t *Table) PrefetchEntry(h uint64) {
 		if uint32(s>>32) == tag {
 			if i := int(uint32(s)) - 1; i < len(t.ents) {
 				e := unsafe.Pointer(&t.ents[i])
-				prefetch.Line(e)
-				prefetch.Line(unsafe.Add(e, 64))
+				prefetch.Span(e, unsafe.Sizeof(entry{}))
 			}
 			return
 		}

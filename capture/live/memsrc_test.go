@@ -71,8 +71,7 @@ func (r *memReplay) Next(f *capture.Frame) error {
 	}
 	data := r.m.slab[start:r.m.ends[r.i]]
 	if j := r.i + 4; j < len(r.m.ends) {
-		prefetch.Line(unsafe.Pointer(&r.m.slab[r.m.ends[j-1]]))
-		prefetch.Line(unsafe.Pointer(&r.m.slab[r.m.ends[j-1]+64]))
+		prefetch.Span(unsafe.Pointer(&r.m.slab[r.m.ends[j-1]]), 128) // the headers, inner ones included
 	}
 	*f = capture.Frame{Time: r.m.times[r.i] + r.pass*r.m.span, Data: data, OrigLen: uint32(len(data)), Link: r.m.link, Number: uint64(r.n + 1)}
 	if r.strip {

@@ -16,6 +16,11 @@ func TestLine(t *testing.T) {
 		Line(unsafe.Pointer(&b[i]))
 	}
 	Line(nil)
+	for off := 0; off < 200; off += 7 {
+		for n := uintptr(1); n < 300; n += 13 {
+			Span(unsafe.Pointer(&b[off]), n)
+		}
+	}
 	for i := range b {
 		if b[i] != byte(i) {
 			t.Fatalf("byte %d changed to %d", i, b[i])
