@@ -73,14 +73,17 @@ func (r *memReplay) Next(f *capture.Frame) error {
 	if j := r.i + 4; j < len(r.m.ends) {
 		prefetch.Span(unsafe.Pointer(&r.m.slab[r.m.ends[j-1]]), 128) // the headers, inner ones included
 	}
-	*f = capture.Frame{Time: r.m.times[r.i] + r.pass*r.m.span, Data: data, OrigLen: uint32(len(data)), Link: r.m.link, Number: uint64(r.n + 1)}
+	// Only the fields that change are written (the frame is reused, and
+	// consumers do not write to it), as a real source's Next does.
 	if r.strip {
-		f.Data = data[14+20+8:]
-		f.OrigLen = uint32(len(f.Data))
-		f.Link = capture.LinkVXLAN
-		f.OuterSrc = outerSrc
-		f.OuterDst = outerDst
+		data = data[14+20+8:]
+		if r.n == 0 {
+			*f = capture.Frame{Link: capture.LinkVXLAN, OuterSrc: outerSrc, OuterDst: outerDst}
+		}
+	} else if r.n == 0 {
+		*f = capture.Frame{Link: r.m.link}
 	}
+	f.Time, f.Data, f.OrigLen, f.Number = r.m.times[r.i]+r.pass*r.m.span, data, uint32(len(data)), uint64(r.n+1)
 	r.i++
 	r.n++
 	return nil
