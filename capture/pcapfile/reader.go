@@ -5,8 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net/netip"
 	"math/bits"
+	"net/netip"
 
 	"github.com/flowsift/flowsift/capture"
 )
