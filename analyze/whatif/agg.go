@@ -11,6 +11,7 @@ import (
 	"github.com/flowsift/flowsift/analyze/policy"
 	"github.com/flowsift/flowsift/analyze/verdict"
 	"github.com/flowsift/flowsift/flowlog"
+	"github.com/flowsift/flowsift/internal/prefetch"
 )
 
 // BucketWidth is the time resolution of rows (and of the report's
@@ -132,6 +133,24 @@ type Aggregator struct {
 	// provider share their head), checked by comparing the name.
 	ifCache [4096]ifSlot
 	Records int64
+
+	// q holds the last few records' keys on their way into the table:
+	// each key's slot is prefetched when it is queued and its entry half
+	// the queue later, so that on a table larger than the CPU caches the
+	// misses of several records overlap instead of stalling one after
+	// another (the rows are the same: records are folded in order).
+	q         [aggAhead]pendingAdd
+	qHead, qN int
+}
+
+// aggAhead is the queue's length (a power of two).
+const aggAhead = 8
+
+type pendingAdd struct {
+	k              aggKey
+	h              uint64
+	packets, bytes int64
+	start, end     int64
 }
 
 // NewAggregator returns an empty aggregator.
@@ -143,7 +162,10 @@ func NewAggregator() *Aggregator {
 }
 
 // Len is the number of distinct rows so far.
-func (a *Aggregator) Len() int { return len(a.entries) }
+func (a *Aggregator) Len() int {
+	a.drain()
+	return len(a.entries)
+}
 
 func mix(h, v uint64) uint64 {
 	h ^= v
@@ -180,11 +202,45 @@ func (a *Aggregator) Add(rec *flowlog.Record) {
 	k.iface = a.ifaceOf(rec.Iface)
 	k.bucket = floorDiv(rec.Start, BucketWidth) * BucketWidth
 	h := k.hash()
+	i := (a.qHead + a.qN) & (aggAhead - 1)
+	a.q[i] = pendingAdd{k: k, h: h, packets: rec.Packets, bytes: rec.Bytes, start: rec.Start, end: rec.End}
+	prefetch.Line(unsafe.Pointer(&a.slots[h&a.mask]))
+	a.qN++
+	if a.qN > aggAhead/2 {
+		a.prefetchEntry(a.q[(i-aggAhead/2)&(aggAhead-1)].h)
+	}
+	if a.qN == aggAhead {
+		a.fold(&a.q[a.qHead])
+		a.qHead = (a.qHead + 1) & (aggAhead - 1)
+		a.qN--
+	}
+}
+
+// prefetchEntry starts loading the entry whose slot h finds first (the
+// slot itself was prefetched earlier).
+func (a *Aggregator) prefetchEntry(h uint64) {
+	s := a.slots[h&a.mask]
+	if s != 0 && s>>32 == h>>32 && int(uint32(s)) <= len(a.entries) {
+		prefetch.Span(unsafe.Pointer(&a.entries[uint32(s)-1]), unsafe.Sizeof(aggEntry{}))
+	}
+}
+
+// drain folds the queued records in.
+func (a *Aggregator) drain() {
+	for ; a.qN > 0; a.qN-- {
+		a.fold(&a.q[a.qHead])
+		a.qHead = (a.qHead + 1) & (aggAhead - 1)
+	}
+}
+
+// fold adds one queued record to its row.
+func (a *Aggregator) fold(p *pendingAdd) {
+	k, h := &p.k, p.h
 	tag := h >> 32
 	for i := h & a.mask; ; i = (i + 1) & a.mask {
 		s := a.slots[i]
 		if s == 0 {
-			a.entries = append(a.entries, aggEntry{key: k, flows: 1, packets: rec.Packets, bytes: rec.Bytes, first: rec.Start, last: rec.End})
+			a.entries = append(a.entries, aggEntry{key: *k, flows: 1, packets: p.packets, bytes: p.bytes, first: p.start, last: p.end})
 			a.slots[i] = tag<<32 | uint64(len(a.entries))
 			if uint64(len(a.entries))*2 > uint64(len(a.slots)) {
 				a.grow()
@@ -195,15 +251,15 @@ func (a *Aggregator) Add(rec *flowlog.Record) {
 			continue
 		}
 		e := &a.entries[uint32(s)-1]
-		if e.key.eq(&k) {
+		if e.key.eq(k) {
 			e.flows++
-			e.packets += rec.Packets
-			e.bytes += rec.Bytes
-			if rec.Start < e.first {
-				e.first = rec.Start
+			e.packets += p.packets
+			e.bytes += p.bytes
+			if p.start < e.first {
+				e.first = p.start
 			}
-			if rec.End > e.last {
-				e.last = rec.End
+			if p.end > e.last {
+				e.last = p.end
 			}
 			return
 		}
@@ -349,6 +405,7 @@ func (a *Aggregator) replies() []verdict.Reply {
 // Rows decides the reply side of every row and calls fn with each (the Row
 // is reused between calls).
 func (a *Aggregator) Rows(fn func(*Row)) {
+	a.drain()
 	var reps []verdict.Reply
 	for i := range a.entries {
 		if a.entries[i].key.cls == clsUndecided {

@@ -2,6 +2,7 @@ package whatif
 
 import (
 	"fmt"
+	"net/netip"
 	"slices"
 	"testing"
 
@@ -129,4 +130,52 @@ func TestReportTopGroups(t *testing.T) {
 
 func groupText(g *Group) string {
 	return fmt.Sprintf("%s %s %s %s>%s:%d/%d %d %d %s", g.Change, g.Iface, g.Direction, g.Src, g.Dst, g.DstPort, g.Proto, g.Bytes, g.Flows, g.AttributedTo)
+}
+
+// TestAggregatorQueue: records wait in a short prefetch queue before they
+// are folded in; Len and Rows see every record added so far, whenever
+// they are called, and the rows equal a key-by-key count made here.
+func TestAggregatorQueue(t *testing.T) {
+	recs := readRecords(t, bundledFlows...)
+	if len(recs) < 100 {
+		t.Fatalf("only %d bundled records", len(recs))
+	}
+	type key struct {
+		iface        string
+		src, dst     netip.Addr
+		sport, dport uint16
+		proto        uint8
+		dir          flowlog.Direction
+		bucket       int64
+	}
+	want := map[key]int64{}
+	a := NewAggregator()
+	for i := range recs {
+		r := &recs[i]
+		a.Add(r)
+		want[key{r.Iface, r.Src.Unmap(), r.Dst.Unmap(), r.SrcPort, r.DstPort, r.Proto, r.Direction, r.Start / BucketWidth * BucketWidth}] += r.Packets
+		if i%7 == 3 {
+			// Rows split by TCP flag class can outnumber these keys, never
+			// the other way round.
+			n := 0
+			for range want {
+				n++
+			}
+			if got := a.Len(); got < n {
+				t.Fatalf("after %d records Len is %d, want at least %d", i+1, got, n)
+			}
+		}
+	}
+	got := map[key]int64{}
+	a.Rows(func(r *Row) {
+		got[key{r.Iface, r.Src, r.Dst, r.SrcPort, r.DstPort, r.Proto, r.Direction, r.Bucket}] += r.Packets
+	})
+	if len(got) != len(want) {
+		t.Fatalf("%d keys in the rows, want %d", len(got), len(want))
+	}
+	for k, v := range want {
+		if got[k] != v {
+			t.Errorf("%+v: %d packets in the rows, want %d", k, got[k], v)
+		}
+	}
 }
