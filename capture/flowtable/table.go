@@ -763,7 +763,7 @@ func (t *Table) sortLRU() {
 		order = append(order, i)
 	}
 	t.order = order
-	slices.SortStableFunc(order, func(a, b int32) int {
+	slices.SortFunc(order, func(a, b int32) int { // (last, seq) is unique: seq numbers records
 		ea, eb := &t.ents[a], &t.ents[b]
 		if c := cmp.Compare(ea.last, eb.last); c != 0 {
 			return c
