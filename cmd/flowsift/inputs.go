@@ -68,6 +68,21 @@ func readInputs(e *env, flags *inputFlags, args []string, fn func(*flowlog.Recor
 	return sum, err
 }
 
+// readInputsBatched is readInputs with the reading on a goroutine of its
+// own (input.RunBatched): fn gets batches of records on the caller's
+// goroutine and must not keep them.
+func readInputsBatched(e *env, flags *inputFlags, args []string, fn func([]flowlog.Record) error) (*input.Summary, error) {
+	opts := flags.options(e)
+	var n atomic.Int64
+	stop := startProgress(e, &n)
+	sum, err := input.RunBatched(input.Expand(args, e.stdin), opts, func(b []flowlog.Record) error {
+		n.Add(int64(len(b)))
+		return fn(b)
+	})
+	stop()
+	return sum, err
+}
+
 // startProgress prints a record counter to stderr every 250 ms, only when
 // stderr is a terminal. The returned func erases it.
 func startProgress(e *env, n *atomic.Int64) func() {

@@ -198,9 +198,13 @@ func runWhatif(e *env, args []string) int {
 			fmt.Fprintf(e.stderr, "summary: %s distinct flow(s) from %s in %.1fs\n", group(b.Rows()), source, time.Since(start).Seconds())
 		}
 	} else {
+		// Parsing and aggregating cost about the same per record: the
+		// reading runs on its own goroutine, beside the aggregation.
 		agg := whatif.NewAggregator()
-		sum, err := readInputs(e, &in, fs.Args(), func(r *flowlog.Record) error {
-			agg.Add(r)
+		sum, err := readInputsBatched(e, &in, fs.Args(), func(b []flowlog.Record) error {
+			for i := range b {
+				agg.Add(&b[i])
+			}
 			return nil
 		})
 		if err != nil {
