@@ -28,7 +28,9 @@
 //     between the aggregate of `flows` and the rollup (SummingMergeTree
 //     sums it in; Int64 counters allow negative corrections). Running it
 //     again adds nothing, so a crash during the repair is repaired the same
-//     way;
+//     way. The what-if table flow_keys is reconciled the same way
+//     (FlowKeysReconcileSQL; its UInt64 sum states take a negative
+//     difference as its two's complement);
 //  4. record the batch in the ledger.
 //
 // While the server answers, up to Options.Parallel fresh batches are

@@ -125,6 +125,25 @@ func checkStored(t testing.TB, db string, want totals) {
 			t.Errorf("%s: flows/packets/bytes %v, want %v", r.Table, got, w)
 		}
 	}
+	got = queryTotals(t, c, "SELECT toInt64(sumMerge(flows)), toInt64(sumMerge(packets)), toInt64(sumMerge(bytes)) FROM "+db+".flow_keys")
+	if got != want {
+		t.Errorf("flow_keys: flows/packets/bytes %v, want %v", got, want)
+	}
+	// Every key's bounds and sums equal the aggregate of flows.
+	var bad uint64
+	q := "SELECT count() FROM (SELECT toStartOfHour(start) AS bucket, iface, direction, src, dst, sport, dport, proto, reply, " +
+		"toInt64(count()) AS f, toInt64(sum(packets)) AS p, min(start) AS t0, max(end) AS t1 FROM " + db + ".flows " +
+		"GROUP BY bucket, iface, direction, src, dst, sport, dport, proto, reply) AS a FULL OUTER JOIN (" +
+		"SELECT bucket, iface, direction, src, dst, sport, dport, proto, reply, toInt64(sumMerge(flows)) AS kf, " +
+		"toInt64(sumMerge(packets)) AS kp, minMerge(first) AS k0, maxMerge(last) AS k1 FROM " + db + ".flow_keys " +
+		"GROUP BY bucket, iface, direction, src, dst, sport, dport, proto, reply HAVING kf != 0 OR kp != 0) AS k " +
+		"USING (bucket, iface, direction, src, dst, sport, dport, proto, reply) WHERE f != kf OR p != kp OR t0 != k0 OR t1 != k1"
+	if err := c.QueryRow(context.Background(), q).Scan(&bad); err != nil {
+		t.Fatal(err)
+	}
+	if bad != 0 {
+		t.Errorf("flow_keys: %d keys differ from the aggregate of flows", bad)
+	}
 }
 
 // writeAll writes recs with their judgments res into s, failing on the

@@ -609,6 +609,9 @@ func (s *Sink) resolve(ctx context.Context, b *batch) error {
 			return err
 		}
 	}
+	if err := s.conn.Exec(ctx, s.schema.FlowKeysReconcileSQL(b.minStart, b.maxStart+1)); err != nil {
+		return fmt.Errorf("reconcile flow_keys: %w", err)
+	}
 	return s.ledger(ctx, b)
 }
 

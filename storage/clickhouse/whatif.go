@@ -21,9 +21,9 @@ import (
 // column is an aggregate state (AggregatingMergeTree: 18.16 has no
 // SimpleAggregateFunction), read with -Merge.
 //
-// Not covered by the sink's in-doubt repair (which reconciles the rollups
-// of Rollups only): after a crash in the middle of an insert, flow_keys may
-// differ from flows for that batch; RebuildFlowKeys recomputes a time range.
+// The sink's in-doubt repair reconciles flow_keys as it does the rollups
+// (FlowKeysReconcileSQL): a killed server may leave flows and the view's
+// part in different states.
 
 // flowKeysKey is the grouping key of flow_keys after the bucket.
 var flowKeysKey = []string{"iface", "direction", "src", "dst", "sport", "dport", "proto", "reply", "icmp"}
@@ -75,6 +75,38 @@ func (s Schema) FlowKeysViewDDL() string {
 func (s Schema) FlowKeysBackfillSQL() string {
 	return "INSERT INTO " + s.table("flow_keys") + " (`bucket`, " + quotedList(flowKeysKey) + ", `flows`, `packets`, `bytes`, `first`, `last`)\n" +
 		s.flowKeysSelect("(SELECT count() FROM "+s.table("flow_keys")+") = 0")
+}
+
+// FlowKeysReconcileSQL makes flow_keys equal to the aggregate of flows over
+// the hours covering [lo, hi) (unix seconds), like ReconcileSQL for a
+// rollup: per key it inserts the difference between flows and flow_keys.
+// The sums are UInt64 states, so a negative difference (rows the view
+// stored twice, or stored while the raw part was lost) is added as its
+// two's complement, which sumMerge's wrapping addition turns into a
+// subtraction: the merged sums are exact as long as the true ones are
+// non-negative. first/last are min/max states: the correction carries the
+// minimum/maximum over flows and flow_keys, so it never moves a correct
+// bound (rows stored twice have the same bounds). Running it again adds
+// nothing.
+func (s Schema) FlowKeysReconcileSQL(lo, hi int64) string {
+	lo, hi = lo/3600*3600, (hi+3599)/3600*3600
+	rng := func(col string) string {
+		return fmt.Sprintf("%s >= toDateTime(%d, 'UTC') AND %s < toDateTime(%d, 'UTC')", col, lo, col, hi)
+	}
+	keys := quotedList(flowKeysKey)
+	return "INSERT INTO " + s.table("flow_keys") + " (`bucket`, " + keys + ", `flows`, `packets`, `bytes`, `first`, `last`)\n" +
+		"SELECT `bucket`, " + keys + ", sumState(toUInt64(`f`)), sumState(toUInt64(`p`)), sumState(toUInt64(`b`)), " +
+		"minState(`t0`), maxState(`t1`) FROM (\n" +
+		"  SELECT `bucket`, " + keys + ", sum(`f`) AS `f`, sum(`p`) AS `p`, sum(`b`) AS `b`, min(`t0`) AS `t0`, max(`t1`) AS `t1` FROM (\n" +
+		"    SELECT toStartOfHour(`start`) AS `bucket`, `iface`, `direction`, `src`, `dst`, `sport`, `dport`, `proto`, `reply`, " +
+		icmpExpr + " AS `icmp`, toInt64(1) AS `f`, toInt64(`packets`) AS `p`, toInt64(`bytes`) AS `b`, `start` AS `t0`, `end` AS `t1`\n" +
+		"    FROM " + s.table("flows") + " WHERE " + rng("`start`") + "\n" +
+		"    UNION ALL\n" +
+		"    SELECT `bucket`, " + keys + ", -toInt64(sumMerge(`flows`)) AS `f`, -toInt64(sumMerge(`packets`)) AS `p`, " +
+		"-toInt64(sumMerge(`bytes`)) AS `b`, minMerge(`first`) AS `t0`, maxMerge(`last`) AS `t1`\n" +
+		"    FROM " + s.table("flow_keys") + " WHERE " + rng("`bucket`") + " GROUP BY `bucket`, " + keys + "\n" +
+		"  ) GROUP BY `bucket`, " + keys + "\n  HAVING `f` != 0 OR `p` != 0 OR `b` != 0\n" +
+		") GROUP BY `bucket`, " + keys
 }
 
 func init() {
