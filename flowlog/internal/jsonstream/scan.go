@@ -2,9 +2,9 @@ package jsonstream
 
 import (
 	"bytes"
-	"encoding/binary"
 	"math/bits"
 	"unicode/utf8"
+	"unsafe"
 )
 
 // Byte-level helpers for hand-written fast paths over one JSON value. They
@@ -45,7 +45,11 @@ func StringEnd(b []byte, i int) (end int, esc bool) {
 	j := i
 	for {
 		for j+8 <= len(b) {
-			x := binary.LittleEndian.Uint64(b[j:])
+			// The loop condition bounds the load: no slice bounds check.
+			x := *(*uint64)(unsafe.Add(unsafe.Pointer(unsafe.SliceData(b)), j))
+			if !littleEndian {
+				x = bits.ReverseBytes64(x)
+			}
 			q := x ^ (lo * '"')
 			s := x ^ (lo * '\\')
 			m := ((q - lo) &^ q) | ((s - lo) &^ s)
