@@ -56,7 +56,9 @@ Each worker has its own decoder and flow table (no shared lock); a flow is
 emitted when idle for --idle-timeout, when its record spans
 --active-timeout (the next record continues it), when the table is full
 (--max-flows over all workers; the least recently seen flow goes first) and
-at the end.
+at the end. Idle expiry and "least recently seen" are kept to 1/16 of the
+shorter timeout (at most 268 ms): a record may come out that much late;
+its contents are exact.
 
 With --policy, every record is judged as it is emitted, as flowsift analyze
 --per-flow does (verdict, finding, rules, reply), except that the reply side
