@@ -40,6 +40,13 @@ awk 'function rate(u,  i) { for (i = 2; i < NF; i++) if ($(i+1) == u) return $i;
   END { if (p > 0) printf "\nParquet rows/s: %.2f M [%.2f M per CPU-second], %.4f allocs/row; baseline JSONL writer %.2f M [%.2f M]: %.2fx\n",
     p / 1e6, pc / 1e6, pa, j / 1e6, jc / 1e6, (j > 0 ? p / j : 0) }' "$out"
 
+# What-if from ClickHouse (storage/clickhouse BenchmarkWhatifQuery100M):
+# 100 M stored flows of long-lived connections over 30 days, query +
+# judgment + report, against the issue's 60 s.
+awk 'function m(u,  i) { for (i = 2; i < NF; i++) if ($(i+1) == u) return $i; return "" }
+  $1 ~ /^BenchmarkWhatifQuery100M(-[0-9]+)?$/ { s = m("s/query"); printf "\nwhat-if from ClickHouse, 100 M stored flows (30 days, 16.7 M flow_keys rows): %.1f s (goal 60 s: %s); server %.1f CPU-s, client %.1f CPU-s, %d rows sent\n",
+    s, (s + 0 < 60 ? "met" : "NOT met"), m("server-cpu-s/query"), m("client-cpu-s/query"), m("rows-sent") }' "$out"
+
 # Packet capture: generated plain and VXLAN captures through flowsift and
 # through softflowd, nfpcapd and argus, per-core figures and the live replay
 # rate over a veth pair (scripts/bench-capture.sh; CAPTURE=0 skips it).

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/flowsift/flowsift/analyze/verdict"
+	"github.com/flowsift/flowsift/analyze/whatif"
 	"github.com/flowsift/flowsift/flowlog"
 	"github.com/flowsift/flowsift/internal/benchutil"
 )
@@ -277,3 +278,106 @@ func appendTSVEscaped(dst, s []byte) []byte {
 	}
 	return dst
 }
+
+// BenchmarkWhatifQuery100M: flowsift whatif --from ... --since 30d over
+// 100 M stored flows as VPC flow logs deliver them: 11,600 long-lived
+// connections to the five interfaces of the bundled AWS example (half of
+// the clients inside the VPC, half outside), logged in both directions
+// every 10 minutes (6 records an hour each) for 30 days. The rows the
+// materialized view would have made of those flows in flow_keys (one per
+// hour, direction and connection: 16.7 M rows summing 100.2 M flows) are
+// generated on the server, a day at a time. The timed part is what the
+// command does: the what-if query (7-hour timeline buckets for 30 days,
+// the port bounds of both policies), rows streamed to the client and each
+// judged under the bundled policy and its proposed edit, and the report.
+// flows/s: stored flows per second of the whole.
+func BenchmarkWhatifQuery100M(b *testing.B) {
+	// The data is made once per process: the benchmark function runs
+	// more than once (b.N = 1 first), the generation takes a minute.
+	db := whatif100MDB
+	fresh := db == ""
+	if fresh {
+		// Not NewDatabase: its cleanup would drop the data after the
+		// first invocation. The throwaway server's data goes with it.
+		db = "bench_whatif_100m"
+		if err := conn(b).Exec(context.Background(), "CREATE DATABASE IF NOT EXISTS "+db); err != nil {
+			b.Fatal(err)
+		}
+		if _, err := MigrateURL(context.Background(), srv.URL(db), Options{}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	ex := "../../examples/policy/aws/"
+	before, after, err := whatif.LoadSets(
+		[]string{ex + "describe-security-groups.json", ex + "describe-network-acls.json", ex + "describe-network-interfaces.json"},
+		[]string{ex + "proposed-edit.yaml"})
+	if err != nil {
+		b.Fatal(err)
+	}
+	cmp := whatif.NewComparison(before, after)
+	c := conn(b)
+	ctx := context.Background()
+	const conns, days = 11_600, 30
+	now := time.Now().Unix() / 3600 * 3600
+	first := now - days*86400
+	keys := "`bucket`, " + quotedList(flowKeysKey) + ", `flows`, `packets`, `bytes`, `first`, `last`"
+	for d := int64(0); fresh && d < days; d++ {
+		// number -> hour (24 a day) x direction r (0: client to server,
+		// 1: the reply) x connection c; interface e = c % 5.
+		q := fmt.Sprintf("INSERT INTO %s.flow_keys (%s) SELECT bucket, iface, direction, src, dst, sport, dport, proto, reply, icmp, "+
+			"sumState(toUInt64(6)), sumState(toUInt64(6 * 12)), sumState(toUInt64(6 * 9000)), minState(bucket), "+
+			"maxState(toDateTime(toUInt32(bucket) + 3599, 'UTC')) FROM ("+
+			"SELECT toDateTime(%d + intDiv(number, %d) * 3600, 'UTC') AS bucket, number %% %d AS c, intDiv(number %% %d, %d) AS r, c %% 5 + 1 AS e, "+
+			"arrayElement(['eni-0a11ce0000000web1', 'eni-0a11ce0000000web2', 'eni-0a11ce00000bastn1', 'eni-0a11ce0000000app1', 'eni-0a11ce00000000db1'], e) AS iface, "+
+			"IPv4ToIPv6(arrayElement([IPv4StringToNum('10.0.1.10'), IPv4StringToNum('10.0.1.11'), IPv4StringToNum('10.0.1.5'), IPv4StringToNum('10.0.2.20'), IPv4StringToNum('10.0.3.30')], e)) AS server, "+
+			"IPv4ToIPv6(toUInt32(if(c < %d, 167837696, 184549376) + c)) AS client, "+
+			"toUInt16(arrayElement([443, 443, 22, 8080, 5432], e)) AS service, toUInt16(32768 + c %% 28000) AS eph, "+
+			"CAST(if(r = 0, 1, 2) AS Enum8('' = 0, 'ingress' = 1, 'egress' = 2)) AS direction, "+
+			"if(r = 0, client, server) AS src, if(r = 0, server, client) AS dst, if(r = 0, eph, service) AS sport, if(r = 0, service, eph) AS dport, "+
+			"toUInt8(6) AS proto, toUInt8(r) AS reply, toInt32(-1) AS icmp FROM numbers(%d)) "+
+			"GROUP BY bucket, iface, direction, src, dst, sport, dport, proto, reply, icmp",
+			db, keys, first+d*86400, conns*2, conns, conns*2, conns, conns/2, 24*2*conns)
+		if err := c.Exec(ctx, q); err != nil {
+			b.Fatal(err)
+		}
+	}
+	var stored uint64
+	if err := c.QueryRow(ctx, "SELECT toUInt64(sumMerge(flows)) FROM "+db+".flow_keys").Scan(&stored); err != nil {
+		b.Fatal(err)
+	}
+	if stored != uint64(conns*2*24*days*6) {
+		b.Fatalf("flow_keys sums %d flows, want %d", stored, conns*2*24*days*6)
+	}
+	whatif100MDB = db
+	window := time.Duration(days) * 24 * time.Hour
+	q := WhatifQuery{Since: time.Unix(now, 0).Add(-window), BucketWidth: (int64(window.Hours())/120 + 1) * 3600,
+		Bounds: whatif.PortBounds(before, after)}
+	var cpu cpuMeter
+	cpu.start(b, syscall.RUSAGE_SELF)
+	b.ResetTimer()
+	var rows int64
+	var rep *whatif.Report
+	for i := 0; i < b.N; i++ {
+		rows = 0
+		bl := cmp.NewBuilder(10)
+		if err := WhatifRows(ctx, srv.URL(db), Options{}, q, func(r *whatif.Row) { rows++; bl.Add(r) }); err != nil {
+			b.Fatal(err)
+		}
+		rep = bl.Report()
+	}
+	b.StopTimer()
+	cpu.stop(b, syscall.RUSAGE_SELF)
+	if rep.Totals.Flows != int64(stored) || rep.NewlyDenied.Flows+rep.NewlyAllowed.Flows == 0 {
+		b.Fatalf("the report covers %d flows (%d stored), %d newly denied, %d newly allowed",
+			rep.Totals.Flows, stored, rep.NewlyDenied.Flows, rep.NewlyAllowed.Flows)
+	}
+	b.ReportMetric(float64(stored)/(b.Elapsed().Seconds()/float64(b.N)), "flows/s")
+	b.ReportMetric(b.Elapsed().Seconds()/float64(b.N), "s/query")
+	b.ReportMetric(float64(rows), "rows-sent")
+	b.ReportMetric(float64(cpu.server.Nanoseconds())/1e9/float64(b.N), "server-cpu-s/query")
+	b.ReportMetric(float64(cpu.client.Nanoseconds())/1e9/float64(b.N), "client-cpu-s/query")
+}
+
+// whatif100MDB is the database BenchmarkWhatifQuery100M filled (empty
+// until it has).
+var whatif100MDB string
