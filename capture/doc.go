@@ -11,4 +11,8 @@
 // mirror sessions, capture/decode turns a Frame into a Packet and
 // capture/flowtable turns Packets into records. Pipeline therefore takes
 // them as interfaces; cmd/flowsift (wiring_capture.go) puts them together.
+// Between decoder and flow table sits Ahead, a queue of a few decoded
+// packets that lets the table prefetch each packet's flow before adding
+// it (Prefetcher): on a table larger than the CPU caches that overlap is
+// what makes line rate.
 package capture
