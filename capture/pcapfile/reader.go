@@ -17,8 +17,11 @@ import (
 const MaxFrame = 256 << 20
 
 // bufSize is the read buffer; frames that fit are handed out straight from
-// it without a copy.
-const bufSize = 256 << 10
+// it without a copy. It is larger than the 256 KiB bufio.Reader the input
+// layer detects formats with, so that once that reader's buffer is empty
+// its Read fills ours directly instead of copying every byte twice
+// (flowsift flows FILE.pcap: 0.90-0.94 -> 0.63-0.84 s for 2 M packets).
+const bufSize = 1 << 20
 
 // Format is the container format of a capture file.
 type Format uint8
