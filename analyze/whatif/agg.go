@@ -106,6 +106,29 @@ func (k *aggKey) eq(o *aggKey) bool {
 func (k *aggKey) srcAddr() netip.Addr { return addrOf(k.src, k.fams&15) }
 func (k *aggKey) dstAddr() netip.Addr { return addrOf(k.dst, k.fams>>4) }
 
+// entryStore holds the rows in fixed chunks, so that growing never copies
+// them (a million distinct rows copied at each doubling of one slice cost
+// more than folding them in) and an entry's address never changes.
+type entryStore struct {
+	chunks [][]aggEntry
+	n      int
+}
+
+const entryChunkShift = 14 // 16 Ki entries, 1.5 MiB a chunk
+
+func (s *entryStore) at(i int) *aggEntry {
+	return &s.chunks[i>>entryChunkShift][i&(1<<entryChunkShift-1)]
+}
+
+// add appends a zero entry and returns it.
+func (s *entryStore) add() *aggEntry {
+	if s.n>>entryChunkShift == len(s.chunks) {
+		s.chunks = append(s.chunks, make([]aggEntry, 1<<entryChunkShift))
+	}
+	s.n++
+	return s.at(s.n - 1)
+}
+
 type aggEntry struct {
 	key                   aggKey
 	flows, packets, bytes int64
@@ -124,7 +147,7 @@ type aggEntry struct {
 // than the reverse rows' spans would suggest is classified as analyze would
 // only when the spans overlap; --per-flow judges every record exactly.
 type Aggregator struct {
-	entries []aggEntry
+	entries entryStore
 	slots   []uint64 // hash tag << 32 | index+1 into entries; 0 = empty
 	mask    uint64
 	ifaces  []string
@@ -164,7 +187,7 @@ func NewAggregator() *Aggregator {
 // Len is the number of distinct rows so far.
 func (a *Aggregator) Len() int {
 	a.drain()
-	return len(a.entries)
+	return a.entries.n
 }
 
 func mix(h, v uint64) uint64 {
@@ -220,8 +243,8 @@ func (a *Aggregator) Add(rec *flowlog.Record) {
 // slot itself was prefetched earlier).
 func (a *Aggregator) prefetchEntry(h uint64) {
 	s := a.slots[h&a.mask]
-	if s != 0 && s>>32 == h>>32 && int(uint32(s)) <= len(a.entries) {
-		prefetch.Span(unsafe.Pointer(&a.entries[uint32(s)-1]), unsafe.Sizeof(aggEntry{}))
+	if s != 0 && s>>32 == h>>32 && int(uint32(s)) <= a.entries.n {
+		prefetch.Span(unsafe.Pointer(a.entries.at(int(uint32(s))-1)), unsafe.Sizeof(aggEntry{}))
 	}
 }
 
@@ -240,9 +263,9 @@ func (a *Aggregator) fold(p *pendingAdd) {
 	for i := h & a.mask; ; i = (i + 1) & a.mask {
 		s := a.slots[i]
 		if s == 0 {
-			a.entries = append(a.entries, aggEntry{key: *k, flows: 1, packets: p.packets, bytes: p.bytes, first: p.start, last: p.end})
-			a.slots[i] = tag<<32 | uint64(len(a.entries))
-			if uint64(len(a.entries))*2 > uint64(len(a.slots)) {
+			*a.entries.add() = aggEntry{key: *k, flows: 1, packets: p.packets, bytes: p.bytes, first: p.start, last: p.end}
+			a.slots[i] = tag<<32 | uint64(a.entries.n)
+			if uint64(a.entries.n)*2 > uint64(len(a.slots)) {
 				a.grow()
 			}
 			return
@@ -250,7 +273,7 @@ func (a *Aggregator) fold(p *pendingAdd) {
 		if s>>32 != tag {
 			continue
 		}
-		e := &a.entries[uint32(s)-1]
+		e := a.entries.at(int(uint32(s)) - 1)
 		if e.key.eq(k) {
 			e.flows++
 			e.packets += p.packets
@@ -299,8 +322,8 @@ func (a *Aggregator) grow() {
 	n := len(a.slots) * 2
 	a.slots = make([]uint64, n)
 	a.mask = uint64(n - 1)
-	for j := range a.entries {
-		h := a.entries[j].key.hash()
+	for j := range a.entries.n {
+		h := a.entries.at(j).key.hash()
 		for i := h & a.mask; ; i = (i + 1) & a.mask {
 			if a.slots[i] == 0 {
 				a.slots[i] = h>>32<<32 | uint64(j+1)
@@ -360,10 +383,10 @@ func isReverse(k, o *aggKey) bool {
 // its reverse share one run, in table order (the order the reverse rows
 // are consulted in).
 func (a *Aggregator) replies() []verdict.Reply {
-	n := len(a.entries)
+	n := a.entries.n
 	keys := make([]uint64, n)
-	for i := range a.entries {
-		keys[i] = uint64(pairHash(&a.entries[i].key))<<32 | uint64(i)
+	for i := range n {
+		keys[i] = uint64(pairHash(&a.entries.at(i).key))<<32 | uint64(i)
 	}
 	tmp := make([]uint64, n)
 	for shift := uint(32); shift < 64; shift += 8 {
@@ -392,7 +415,7 @@ func (a *Aggregator) replies() []verdict.Reply {
 		if run := keys[s:e]; len(run) > 1 {
 			for _, ki := range run {
 				i := int(uint32(ki))
-				if a.entries[i].key.cls == clsUndecided {
+				if a.entries.at(i).key.cls == clsUndecided {
 					out[i], _ = a.reverse(i, run)
 				}
 			}
@@ -407,15 +430,15 @@ func (a *Aggregator) replies() []verdict.Reply {
 func (a *Aggregator) Rows(fn func(*Row)) {
 	a.drain()
 	var reps []verdict.Reply
-	for i := range a.entries {
-		if a.entries[i].key.cls == clsUndecided {
+	for i := range a.entries.n {
+		if a.entries.at(i).key.cls == clsUndecided {
 			reps = a.replies()
 			break
 		}
 	}
 	var row Row
-	for i := range a.entries {
-		e := &a.entries[i]
+	for i := range a.entries.n {
+		e := a.entries.at(i)
 		k := &e.key
 		row = Row{Iface: a.ifaces[k.iface], Direction: k.dir, Src: k.srcAddr(), Dst: k.dstAddr(), SrcPort: k.sport, DstPort: k.dport,
 			Proto: k.proto, ICMPType: -1, ICMPCode: -1, Bucket: k.bucket, Flows: e.flows, Packets: e.packets, Bytes: e.bytes,
@@ -445,10 +468,10 @@ func (a *Aggregator) Rows(fn func(*Row)) {
 // reverse decides an undecided row from the rows of its run (its reverse
 // rows among them, in table order); false when none decides.
 func (a *Aggregator) reverse(i int, run []uint64) (verdict.Reply, bool) {
-	e := &a.entries[i]
+	e := a.entries.at(i)
 	k := &e.key
 	for _, kj := range run {
-		o := &a.entries[uint32(kj)]
+		o := a.entries.at(int(uint32(kj)))
 		if !isReverse(k, &o.key) {
 			continue
 		}

@@ -54,8 +54,8 @@ func TestRepliesMatchScan(t *testing.T) {
 		}
 		reps := agg.replies()
 		var byRev int
-		for i := range agg.entries {
-			if agg.entries[i].key.cls != clsUndecided {
+		for i := range agg.entries.n {
+			if agg.entries.at(i).key.cls != clsUndecided {
 				continue
 			}
 			want, ok := agg.reverse(i, all)
@@ -63,7 +63,7 @@ func TestRepliesMatchScan(t *testing.T) {
 				want = verdict.Reply{}
 			}
 			if reps[i] != want {
-				t.Fatalf("%+v row %d %+v: reply %+v, scan says %+v", tc, i, agg.entries[i].key, reps[i], want)
+				t.Fatalf("%+v row %d %+v: reply %+v, scan says %+v", tc, i, agg.entries.at(i).key, reps[i], want)
 			}
 			if want.Basis == verdict.BasisReverse {
 				byRev++
