@@ -103,6 +103,14 @@ func OpenInterface(iface string, o Options) ([]Source, error) {
 		s := &afSource{tp: tp, link: link}
 		out = append(out, s)
 		if prog != nil {
+			// The socket receives from the moment it is bound, before a
+			// filter can be attached: as libpcap does, reject everything,
+			// drop what the ring caught meanwhile, then attach the filter,
+			// so that no frame the filter would drop is ever read.
+			if err := tp.SetBPF(rejectAll); err != nil {
+				return fail(fmt.Errorf("attaching the filter: %w", err))
+			}
+			drainRing(tp)
 			if err := tp.SetBPF(prog); err != nil {
 				return fail(fmt.Errorf("attaching the filter: %w", err))
 			}
@@ -114,6 +122,21 @@ func OpenInterface(iface string, o Options) ([]Source, error) {
 		}
 	}
 	return out, nil
+}
+
+// rejectAll is a BPF program that accepts no packet (ret #0).
+var rejectAll = []bpf.RawInstruction{{Op: 0x06, K: 0}}
+
+// drainRing reads and drops every frame the ring holds, waiting out the
+// TPACKET_V3 block timeout (10 ms) so that a block still being filled is
+// handed over too: it stops at the first poll timeout after that.
+func drainRing(tp *afpacket.TPacket) {
+	time.Sleep(15 * time.Millisecond)
+	for {
+		if _, _, err := tp.ZeroCopyReadPacketData(); err != nil {
+			return
+		}
+	}
 }
 
 // IfaceName returns the name of a kernel interface index ("" when it is

@@ -178,3 +178,97 @@ func contains(s, sub string) bool {
 	}
 	return false
 }
+
+// TestInterfaceFilterFromTheStart: frames the filter rejects never come
+// out, even those that arrive while the sockets are being set up (the
+// socket receives from the moment it is bound, before a filter can be
+// attached). Traffic the filter rejects flows all through the opening;
+// then frames it accepts are sent; every frame read must be one of those.
+func TestInterfaceFilterFromTheStart(t *testing.T) {
+	p := livetest.NewPair(t)
+	frame := func(proto byte, dport uint16, i int) []byte {
+		b := make([]byte, 14+20+8)
+		copy(b[0:6], []byte{0xff, 0xff, 0xff, 0xff, 0xff, 0xff})
+		copy(b[6:12], []byte{0x02, 0, 0, 0, 0, 1})
+		b[12], b[13] = 0x08, 0x00
+		ip := b[14:]
+		ip[0], ip[3], ip[8], ip[9] = 0x45, 28, 64, proto
+		copy(ip[12:16], p.Addr4[0].AsSlice())
+		copy(ip[16:20], p.Addr4[1].AsSlice())
+		ip[20], ip[21] = byte(i>>8), byte(i)
+		ip[22], ip[23] = byte(dport>>8), byte(dport)
+		return b
+	}
+	var tx *afpacket.TPacket
+	if err := livetest.InNS(p.NSA, func() (err error) {
+		tx, err = afpacket.NewTPacket(afpacket.OptInterface(p.A))
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Close()
+	stop := make(chan struct{})
+	sent := make(chan int)
+	go func() { // rejected traffic (TCP) until told to stop
+		n := 0
+		for {
+			select {
+			case <-stop:
+				sent <- n
+				return
+			default:
+			}
+			if tx.WritePacketData(frame(6, 4242, n)) == nil {
+				n++
+			}
+		}
+	}()
+	var srcs []Source
+	err := livetest.InNS(p.NSB, func() (err error) {
+		srcs, err = OpenInterface(p.B, Options{Workers: 2, Filter: "udp and dst port 4242", Poll: 20 * time.Millisecond, RingMB: 4})
+		return err
+	})
+	time.Sleep(20 * time.Millisecond)
+	close(stop)
+	rejected := <-sent
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		for _, s := range srcs {
+			s.Close()
+		}
+	}()
+	if rejected < 100 {
+		t.Fatalf("only %d rejected frames sent during the opening", rejected)
+	}
+	const accepted = 50
+	for i := 0; i < accepted; i++ {
+		if err := tx.WritePacketData(frame(17, 4242, i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var f capture.Frame
+	n := 0
+	for _, s := range srcs {
+		idle := 0
+		for idle < 5 {
+			err := s.Read(&f)
+			if errors.Is(err, ErrTimeout) {
+				idle++
+				continue
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			idle = 0
+			if len(f.Data) < 38 || f.Data[23] != 17 {
+				t.Fatalf("a frame the filter rejects was read (protocol %d) after %d rejected frames were sent", f.Data[23], rejected)
+			}
+			n++
+		}
+	}
+	if n != accepted {
+		t.Fatalf("read %d accepted frames, sent %d", n, accepted)
+	}
+}
