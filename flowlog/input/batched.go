@@ -48,6 +48,11 @@ func RunBatched(inputs []Input, opts Options, fn func([]flowlog.Record) error) (
 				}
 				cur = cur[:0]
 			}
+			// Copied, Attrs included: reading straight into the batch
+			// would be cheaper, but a record's Attrs may point into its
+			// reader's memory (the AWS straight-line parsers keep the
+			// optional keys in their own array), valid only until the
+			// reader's next record.
 			cur = cur[:len(cur)+1]
 			dst := &cur[len(cur)-1]
 			attrs := dst.Attrs[:0]
