@@ -316,33 +316,43 @@ func (p *LineParser) spkt(line []byte, i, n int) (string, int) {
 	return p.addrString(a), j + 1
 }
 
+// sdefault resets rec and reads the fields both straight-line formats
+// start with, those of the default format up to action (version,
+// account-id, interface-id, addresses, ports, protocol, counters, times),
+// interning account and interface in the given slots. It returns the
+// version and the index past action, or -1.
+func (p *LineParser) sdefault(line []byte, n int, rec *flowlog.Record, account, iface int) (uint64, int) {
+	*rec = flowlog.Record{Source: p.Source, Attrs: rec.Attrs[:0]}
+	version, i := snum1(line, 0, n)
+	if i < 0 || version > lex.MaxInt32 {
+		return 0, -1
+	}
+	if rec.Account, i = p.sfield(line, i, n, account); i < 0 {
+		return 0, -1
+	}
+	if rec.Iface, i = p.sfield(line, i, n, iface); i < 0 {
+		return 0, -1
+	}
+	if rec.Src, i = p.saddr(line, i, n); i < 0 {
+		return 0, -1
+	}
+	if rec.Dst, i = p.saddr(line, i, n); i < 0 {
+		return 0, -1
+	}
+	var nums [7]uint64
+	if i = snums(line, i, n, &nums); i < 0 || !setNums(rec, &nums) {
+		return 0, -1
+	}
+	return version, p.saction(line, i, n, rec)
+}
+
 // fastV5 is the straight-line parser of V5Fields.
 func (p *LineParser) fastV5(line []byte, rec *flowlog.Record) bool {
 	line = p.padded(line)
 	n := len(line)
 	attrs := p.specAttrs(rec)
-	*rec = flowlog.Record{Source: p.Source, Attrs: rec.Attrs[:0]}
-	version, i := snum1(line, 0, n)
-	if i < 0 || version > lex.MaxInt32 {
-		return false
-	}
-	if rec.Account, i = p.sfield(line, i, n, v5Account); i < 0 {
-		return false
-	}
-	if rec.Iface, i = p.sfield(line, i, n, v5Iface); i < 0 {
-		return false
-	}
-	if rec.Src, i = p.saddr(line, i, n); i < 0 {
-		return false
-	}
-	if rec.Dst, i = p.saddr(line, i, n); i < 0 {
-		return false
-	}
-	var nums [7]uint64
-	if i = snums(line, i, n, &nums); i < 0 || !setNums(rec, &nums) {
-		return false
-	}
-	if i = p.saction(line, i, n, rec); i < 0 {
+	version, i := p.sdefault(line, n, rec, v5Account, v5Iface)
+	if i < 0 {
 		return false
 	}
 	if i = sstatus(line, i, n); i < 0 {
@@ -523,28 +533,8 @@ func (p *LineParser) fastV2(line []byte, rec *flowlog.Record) bool {
 	line = p.padded(line)
 	n := len(line)
 	attrs := p.specAttrs(rec)
-	*rec = flowlog.Record{Source: p.Source, Attrs: rec.Attrs[:0]}
-	version, i := snum1(line, 0, n)
-	if i < 0 || version > lex.MaxInt32 {
-		return false
-	}
-	if rec.Account, i = p.sfield(line, i, n, v2Account); i < 0 {
-		return false
-	}
-	if rec.Iface, i = p.sfield(line, i, n, v2Iface); i < 0 {
-		return false
-	}
-	if rec.Src, i = p.saddr(line, i, n); i < 0 {
-		return false
-	}
-	if rec.Dst, i = p.saddr(line, i, n); i < 0 {
-		return false
-	}
-	var nums [7]uint64
-	if i = snums(line, i, n, &nums); i < 0 || !setNums(rec, &nums) {
-		return false
-	}
-	if i = p.saction(line, i, n, rec); i < 0 {
+	version, i := p.sdefault(line, n, rec, v2Account, v2Iface)
+	if i < 0 {
 		return false
 	}
 	// log-status ends the line: "OK" or "-".
