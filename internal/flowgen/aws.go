@@ -27,12 +27,20 @@ func AWSText(w io.Writer, n int, fields []string, seed uint64) error {
 		}
 		bw.WriteByte('\n')
 	} else {
-		fields = []string{"version", "account-id", "interface-id", "srcaddr", "dstaddr", "srcport", "dstport",
-			"protocol", "packets", "bytes", "start", "end", "action", "log-status"}
+		fields = awsDefaultFields
 	}
+	return writeAWSLines(bw, n, fields, g.Next)
+}
+
+// awsDefaultFields is the default (version 2) format, which has no header.
+var awsDefaultFields = []string{"version", "account-id", "interface-id", "srcaddr", "dstaddr", "srcport", "dstport",
+	"protocol", "packets", "bytes", "start", "end", "action", "log-status"}
+
+// writeAWSLines writes n flows from next as lines of fields, then flushes.
+func writeAWSLines(bw *bufio.Writer, n int, fields []string, next func() Flow) error {
 	var buf []byte
 	for i := 0; i < n; i++ {
-		f := g.Next()
+		f := next()
 		buf = buf[:0]
 		for j, name := range fields {
 			if j > 0 {

@@ -60,24 +60,6 @@ func (c *Conns) Next() Flow {
 // AWSTextConns writes n records of NewConns(seed, conns, span, n) in the
 // default v2 format (AWSText's layout).
 func AWSTextConns(w io.Writer, n, conns int, span int64, seed uint64) error {
-	bw := bufio.NewWriterSize(w, 1<<20)
 	c := NewConns(seed, conns, span, n)
-	fields := []string{"version", "account-id", "interface-id", "srcaddr", "dstaddr", "srcport", "dstport",
-		"protocol", "packets", "bytes", "start", "end", "action", "log-status"}
-	var buf []byte
-	for i := 0; i < n; i++ {
-		f := c.Next()
-		buf = buf[:0]
-		for j, name := range fields {
-			if j > 0 {
-				buf = append(buf, ' ')
-			}
-			buf = AppendAWSField(buf, name, &f)
-		}
-		buf = append(buf, '\n')
-		if _, err := bw.Write(buf); err != nil {
-			return err
-		}
-	}
-	return bw.Flush()
+	return writeAWSLines(bufio.NewWriterSize(w, 1<<20), n, awsDefaultFields, c.Next)
 }
