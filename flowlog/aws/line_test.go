@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 
@@ -201,5 +202,14 @@ func TestQuadCache(t *testing.T) {
 				t.Fatalf("%q: got %v %v", line, rec.Src, rec.Dst)
 			}
 		}
+	}
+}
+
+// TestGeneratorFormats: the generator's formats are the ones the
+// straight-line parsers take (flowgen keeps its own copies: it cannot
+// import this package), so benchmarks on generated files measure them.
+func TestGeneratorFormats(t *testing.T) {
+	if !slices.Equal(flowgen.AWSDefaultFields, DefaultFields) || !slices.Equal(flowgen.AWSV5Fields, V5Fields) {
+		t.Fatalf("flowgen formats differ:\n%v\n%v\n%v\n%v", flowgen.AWSDefaultFields, DefaultFields, flowgen.AWSV5Fields, V5Fields)
 	}
 }

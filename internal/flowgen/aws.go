@@ -27,13 +27,16 @@ func AWSText(w io.Writer, n int, fields []string, seed uint64) error {
 		}
 		bw.WriteByte('\n')
 	} else {
-		fields = awsDefaultFields
+		fields = AWSDefaultFields
 	}
 	return writeAWSLines(bw, n, fields, g.Next)
 }
 
-// awsDefaultFields is the default (version 2) format, which has no header.
-var awsDefaultFields = []string{"version", "account-id", "interface-id", "srcaddr", "dstaddr", "srcport", "dstport",
+// AWSDefaultFields is the default (version 2) format, which has no header:
+// flowlog/aws.DefaultFields, which flowgen cannot import (aws tests import
+// flowgen); a test there checks that the lists agree, and AWSV5Fields with
+// aws.V5Fields.
+var AWSDefaultFields = []string{"version", "account-id", "interface-id", "srcaddr", "dstaddr", "srcport", "dstport",
 	"protocol", "packets", "bytes", "start", "end", "action", "log-status"}
 
 // writeAWSLines writes n flows from next as lines of fields, then flushes.

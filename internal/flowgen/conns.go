@@ -61,5 +61,5 @@ func (c *Conns) Next() Flow {
 // default v2 format (AWSText's layout).
 func AWSTextConns(w io.Writer, n, conns int, span int64, seed uint64) error {
 	c := NewConns(seed, conns, span, n)
-	return writeAWSLines(bufio.NewWriterSize(w, 1<<20), n, awsDefaultFields, c.Next)
+	return writeAWSLines(bufio.NewWriterSize(w, 1<<20), n, AWSDefaultFields, c.Next)
 }

@@ -53,8 +53,7 @@ func AWSParquet(w io.Writer, n int, fields []string, seed uint64, rowGroupRows i
 // end' = start' + (end-start).
 func AWSParquetWindow(w io.Writer, n int, fields []string, seed uint64, rowGroupRows int, window int64) error {
 	if fields == nil {
-		fields = []string{"version", "account-id", "interface-id", "srcaddr", "dstaddr", "srcport", "dstport",
-			"protocol", "packets", "bytes", "start", "end", "action", "log-status"}
+		fields = AWSDefaultFields
 	}
 	if rowGroupRows <= 0 {
 		rowGroupRows = 128 << 10

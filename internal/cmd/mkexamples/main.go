@@ -342,7 +342,7 @@ func traffic(files map[string][]byte) {
 			if n == 9 && name == "db-1" {
 				b.WriteString("2 123456789012 eni-0a11ce00000000db1 10.0.2.20 10.0.3.30 41235 5432 6 ten 840 1763800500 1763800560 ACCEPT OK\n")
 			}
-			b.WriteString(awsLine(x, flowgenDefault) + "\n")
+			b.WriteString(awsLine(x, flowgen.AWSDefaultFields) + "\n")
 		}
 		// An interface no policy file describes: counted as unknown-interface.
 		if name == "app-1" {
@@ -352,8 +352,6 @@ func traffic(files map[string][]byte) {
 	}
 }
 
-var flowgenDefault = []string{"version", "account-id", "interface-id", "srcaddr", "dstaddr", "srcport", "dstport",
-	"protocol", "packets", "bytes", "start", "end", "action", "log-status"}
 
 func awsLine(x rec, fields []string) string {
 	var parts []string
