@@ -343,17 +343,7 @@ func (r *Reader) nextPcap(f *capture.Frame) error {
 			data := r.buf[r.lo+16 : r.lo+n]
 			r.lo += n
 			r.off += int64(n)
-			r.frames++
-			t := int64(sec) * 1e9
-			if r.nano {
-				t += int64(frac)
-			} else {
-				t += int64(frac) * 1000
-			}
-			// Field by field: a composite literal with a pointer field is
-			// built on the stack and copied, measurably slower per frame.
-			f.Time, f.Data, f.OrigLen, f.Link, f.Number, f.Offset = t, data, origLen, r.link, r.frames, start
-			f.Iface, f.OuterSrc, f.OuterDst, f.NoTime = 0, netip.Addr{}, netip.Addr{}, false
+			r.pcapFrame(f, sec, frac, data, origLen, start)
 			return nil
 		}
 	}
@@ -377,6 +367,14 @@ func (r *Reader) nextPcap(f *capture.Frame) error {
 	if err != nil {
 		return r.fail(start, fmt.Sprintf("record data cut short (%d bytes claimed)", capLen), err)
 	}
+	r.pcapFrame(f, sec, frac, data, origLen, start)
+	return nil
+}
+
+// pcapFrame fills f with the next classic-pcap frame. Field by field: a
+// composite literal with a pointer field is built on the stack and
+// copied, measurably slower per frame.
+func (r *Reader) pcapFrame(f *capture.Frame, sec, frac uint32, data []byte, origLen uint32, start int64) {
 	r.frames++
 	t := int64(sec) * 1e9
 	if r.nano {
@@ -384,15 +382,8 @@ func (r *Reader) nextPcap(f *capture.Frame) error {
 	} else {
 		t += int64(frac) * 1000
 	}
-	*f = capture.Frame{
-		Time:    t,
-		Data:    data,
-		OrigLen: origLen,
-		Link:    r.ifaces[0].Link,
-		Number:  r.frames,
-		Offset:  start,
-	}
-	return nil
+	f.Time, f.Data, f.OrigLen, f.Link, f.Number, f.Offset = t, data, origLen, r.link, r.frames, start
+	f.Iface, f.OuterSrc, f.OuterDst, f.NoTime = 0, netip.Addr{}, netip.Addr{}, false
 }
 
 // Next fills f with the next frame. It returns io.EOF at a clean end of
