@@ -357,16 +357,16 @@ func (t *Table) Prefetch(p *capture.Packet) uint64 {
 		return 0
 	}
 	var c tunCtx
-	if cp := t.flowKey(p, &pd.k, &c, false); cp == &c && pd.k.ctx != 0 {
-		// A tunnel context built here, not the cached one: Add builds it
-		// again (rare: the first packet of another tunnel, GWLB options).
-		h := pd.k.hash(t.seed) | 1
-		prefetch.Line(unsafe.Pointer(&t.idx[h>>t.shift]))
-		return h
+	cp := t.flowKey(p, &pd.k, &c, false)
+	h := pd.k.hash(t.seed) | 1
+	prefetch.Line(unsafe.Pointer(&t.idx[h>>t.shift]))
+	// A tunnel context built here rather than taken from the cache is not
+	// kept: Add builds it again (rare: the first packet of another tunnel,
+	// GWLB options).
+	if cp != &c || pd.k.ctx == 0 {
+		pd.h = h
 	}
-	pd.h = pd.k.hash(t.seed) | 1
-	prefetch.Line(unsafe.Pointer(&t.idx[pd.h>>t.shift]))
-	return pd.h
+	return h
 }
 
 // prefetched is a key Prefetch built, kept for Add of the same packet (the
