@@ -82,6 +82,9 @@ type worker struct {
 	frames uint64
 	reason [capture.NumReasons]uint64
 
+	ahead            *capture.Ahead // decoded packets on their way to the table
+	sweep, nextSweep int64          // expiry sweeps, in packet time
+
 	lastShip int64
 
 	mu   sync.Mutex // guards snap
@@ -215,10 +218,9 @@ func (w *worker) publish() {
 func (w *worker) run() {
 	defer w.e.wg.Done()
 	var f capture.Frame
-	ahead := capture.NewAhead(w.table)
-	sweep := int64(w.e.cfg.Sweep)
+	w.ahead = capture.NewAhead(w.table)
+	w.sweep, w.nextSweep = int64(w.e.cfg.Sweep), -1<<63
 	ship := int64(w.e.cfg.Ship)
-	nextSweep := int64(-1 << 63)
 	w.lastShip = w.e.cfg.Clock()
 	// After Stop the worker still reads what the kernel has queued, until
 	// the source is idle for a poll interval or for at most drainLimit, so
@@ -237,9 +239,7 @@ func (w *worker) run() {
 				if stopAt != 0 {
 					break
 				}
-				for q := ahead.Pop(); q != nil; q = ahead.Pop() { // idle: nothing waits in the queue
-					w.count(q, sweep, &nextSweep)
-				}
+				w.drain() // idle: nothing waits in the queue
 				now := w.e.cfg.Clock()
 				w.table.Expire(now, w.emit)
 				w.ship()
@@ -255,13 +255,13 @@ func (w *worker) run() {
 			break
 		}
 		w.frames++
-		p := ahead.Slot()
+		p := w.ahead.Slot()
 		w.dec.Decode(&f, p)
 		if r := p.Reason; int(r) < len(w.reason) {
 			w.reason[r]++
 		}
-		if p = ahead.Push(); p != nil {
-			w.count(p, sweep, &nextSweep)
+		if p = w.ahead.Push(); p != nil {
+			w.count(p)
 		}
 		if w.frames&1023 == 0 {
 			if now := w.e.cfg.Clock(); now-w.lastShip >= ship {
@@ -271,9 +271,7 @@ func (w *worker) run() {
 			}
 		}
 	}
-	for q := ahead.Pop(); q != nil; q = ahead.Pop() {
-		w.count(q, sweep, &nextSweep)
-	}
+	w.drain()
 	w.table.Flush(w.emit)
 	w.ship()
 	w.publish()
@@ -282,11 +280,18 @@ func (w *worker) run() {
 
 // count adds a decoded packet to the table and sweeps for expired flows
 // when its time has reached the next sweep.
-func (w *worker) count(p *capture.Packet, sweep int64, nextSweep *int64) {
+func (w *worker) count(p *capture.Packet) {
 	w.table.Add(p, w.emit)
-	if p.Reason == capture.ReasonNone && p.Time >= *nextSweep {
+	if p.Reason == capture.ReasonNone && p.Time >= w.nextSweep {
 		w.table.Expire(p.Time, w.emit)
-		*nextSweep = p.Time + sweep
+		w.nextSweep = p.Time + w.sweep
+	}
+}
+
+// drain adds the packets still queued in front of the table.
+func (w *worker) drain() {
+	for p := w.ahead.Pop(); p != nil; p = w.ahead.Pop() {
+		w.count(p)
 	}
 }
 
