@@ -72,20 +72,11 @@ func rangeWhere(from, to int64) string {
 // ReportURL connects to url, brings the schema up to date (creating and
 // backfilling a missing rollup) and answers q from the rollups.
 func ReportURL(ctx context.Context, url string, opts Options, q ReportQuery) (*Aggregates, error) {
-	opts = opts.withDefaults()
-	t, err := ParseURL(url)
-	if err != nil {
-		return nil, err
-	}
-	conn, f, err := connect(ctx, t, opts)
+	conn, _, s, _, err := connectMigrated(ctx, url, opts.withDefaults())
 	if err != nil {
 		return nil, err
 	}
 	defer conn.Close()
-	s := Schema{DB: t.Database, F: f}
-	if _, err := Migrate(ctx, conn, s); err != nil {
-		return nil, err
-	}
 	return Report(ctx, conn, s, q)
 }
 

@@ -109,17 +109,8 @@ type Sink struct {
 // earlier run are replayed first.
 func Open(ctx context.Context, url string, opts Options) (*Sink, error) {
 	opts = opts.withDefaults()
-	t, err := ParseURL(url)
+	conn, t, sch, _, err := connectMigrated(ctx, url, opts)
 	if err != nil {
-		return nil, err
-	}
-	conn, f, err := connect(ctx, t, opts)
-	if err != nil {
-		return nil, err
-	}
-	sch := Schema{DB: t.Database, F: f, RetentionDays: opts.RetentionDays}
-	if _, err := Migrate(ctx, conn, sch); err != nil {
-		conn.Close()
 		return nil, err
 	}
 	dir := opts.SpoolDir
@@ -212,17 +203,32 @@ func connect(ctx context.Context, t Target, opts Options) (driver.Conn, Features
 // MigrateURL connects to url and brings its schema up to date (flowsift db
 // migrate).
 func MigrateURL(ctx context.Context, url string, opts Options) (MigrateResult, error) {
-	opts = opts.withDefaults()
+	conn, _, _, res, err := connectMigrated(ctx, url, opts.withDefaults())
+	if err != nil {
+		return res, err
+	}
+	conn.Close()
+	return res, nil
+}
+
+// connectMigrated connects to url (opts with their defaults) and brings
+// the schema up to date. The caller closes the connection.
+func connectMigrated(ctx context.Context, url string, opts Options) (driver.Conn, Target, Schema, MigrateResult, error) {
 	t, err := ParseURL(url)
 	if err != nil {
-		return MigrateResult{}, err
+		return nil, t, Schema{}, MigrateResult{}, err
 	}
 	conn, f, err := connect(ctx, t, opts)
 	if err != nil {
-		return MigrateResult{}, err
+		return nil, t, Schema{}, MigrateResult{}, err
 	}
-	defer conn.Close()
-	return Migrate(ctx, conn, Schema{DB: t.Database, F: f, RetentionDays: opts.RetentionDays})
+	s := Schema{DB: t.Database, F: f, RetentionDays: opts.RetentionDays}
+	res, err := Migrate(ctx, conn, s)
+	if err != nil {
+		conn.Close()
+		return nil, t, s, res, err
+	}
+	return conn, t, s, res, nil
 }
 
 // Features reports what the server supports.

@@ -173,20 +173,12 @@ func (q WhatifQuery) SQL(s Schema) string {
 // Only the deduplicated rows travel; fn's Row is reused between calls.
 func WhatifRows(ctx context.Context, url string, opts Options, q WhatifQuery, fn func(*whatif.Row)) error {
 	opts = opts.withDefaults()
-	t, err := ParseURL(url)
-	if err != nil {
-		return err
-	}
 	opts.InsertTimeout = 30 * time.Minute // a long SELECT is not a hung INSERT
-	conn, f, err := connect(ctx, t, opts)
+	conn, _, s, _, err := connectMigrated(ctx, url, opts)
 	if err != nil {
 		return err
 	}
 	defer conn.Close()
-	s := Schema{DB: t.Database, F: f}
-	if _, err := Migrate(ctx, conn, s); err != nil {
-		return err
-	}
 	rows, err := conn.Query(ctx, q.SQL(s))
 	if err != nil {
 		return fmt.Errorf("clickhouse: what-if query: %w", err)
@@ -202,7 +194,7 @@ func WhatifRows(ctx context.Context, url string, opts Options, q WhatifQuery, fn
 		fl, pk, by      int64
 	)
 	var src, dst any
-	if f.Current {
+	if s.F.Current {
 		src, dst = new(netip.Addr), new(netip.Addr)
 	} else {
 		src, dst = new(string), new(string)
