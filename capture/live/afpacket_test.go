@@ -83,17 +83,7 @@ func TestInterfaceFanoutFilter(t *testing.T) {
 	n := 0
 	deadline := time.Now().Add(10 * time.Second)
 	for i, s := range srcs {
-		idle := 0
-		for idle < 5 && time.Now().Before(deadline) {
-			err := s.Read(&f)
-			if errors.Is(err, ErrTimeout) {
-				idle++
-				continue
-			}
-			if err != nil {
-				t.Fatal(err)
-			}
-			idle = 0
+		readUntilIdle(t, s, &f, deadline, func() {
 			if f.Link != capture.LinkEthernet || int(f.OrigLen) != len(f.Data) || f.Time == 0 {
 				t.Fatalf("frame %+v", f)
 			}
@@ -103,7 +93,7 @@ func TestInterfaceFanoutFilter(t *testing.T) {
 			got[string(f.Data)]++
 			per[i]++
 			n++
-		}
+		})
 	}
 	if n != wantN {
 		t.Fatalf("read %d frames (per worker %v), want %d", n, per, wantN)
@@ -251,24 +241,32 @@ func TestInterfaceFilterFromTheStart(t *testing.T) {
 	var f capture.Frame
 	n := 0
 	for _, s := range srcs {
-		idle := 0
-		for idle < 5 {
-			err := s.Read(&f)
-			if errors.Is(err, ErrTimeout) {
-				idle++
-				continue
-			}
-			if err != nil {
-				t.Fatal(err)
-			}
-			idle = 0
+		readUntilIdle(t, s, &f, time.Now().Add(10*time.Second), func() {
 			if len(f.Data) < 38 || f.Data[23] != 17 {
 				t.Fatalf("a frame the filter rejects was read (protocol %d) after %d rejected frames were sent", f.Data[23], rejected)
 			}
 			n++
-		}
+		})
 	}
 	if n != accepted {
 		t.Fatalf("read %d accepted frames, sent %d", n, accepted)
+	}
+}
+
+// readUntilIdle reads s into f until it has been idle for five poll
+// intervals or the deadline has passed, calling each after every frame.
+func readUntilIdle(t *testing.T, s Source, f *capture.Frame, deadline time.Time, each func()) {
+	t.Helper()
+	for idle := 0; idle < 5 && time.Now().Before(deadline); {
+		err := s.Read(f)
+		if errors.Is(err, ErrTimeout) {
+			idle++
+			continue
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		idle = 0
+		each()
 	}
 }
