@@ -219,12 +219,7 @@ func (a *Aggregates) offenders(ctx context.Context, conn driver.Conn, s Schema, 
 		return fmt.Errorf("clickhouse: report offenders: %w", err)
 	}
 	defer rows.Close()
-	var src, dst any
-	if s.F.Current {
-		src, dst = new(netip.Addr), new(netip.Addr)
-	} else {
-		src, dst = new(string), new(string)
-	}
+	src, dst := addrTargets(s.F)
 	for rows.Next() {
 		var fd string
 		var o verdict.Offender
@@ -269,6 +264,15 @@ func worse(a, b verdict.Offender) bool {
 		return x.Proto < y.Proto
 	}
 	return x.Rule < y.Rule
+}
+
+// addrTargets returns scan targets for the two address columns of a
+// query, as scannedAddr reads them.
+func addrTargets(f Features) (src, dst any) {
+	if f.Current {
+		return new(netip.Addr), new(netip.Addr)
+	}
+	return new(string), new(string)
 }
 
 // scannedAddr converts a scanned address column: FixedString(16) on 18.16,

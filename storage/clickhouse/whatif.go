@@ -3,7 +3,6 @@ package clickhouse
 import (
 	"context"
 	"fmt"
-	"net/netip"
 	"sort"
 	"strings"
 	"time"
@@ -193,17 +192,12 @@ func WhatifRows(ctx context.Context, url string, opts Options, q WhatifQuery, fn
 		b, t0, t1       uint32
 		fl, pk, by      int64
 	)
-	var src, dst any
-	if s.F.Current {
-		src, dst = new(netip.Addr), new(netip.Addr)
-	} else {
-		src, dst = new(string), new(string)
-	}
+	src, dst := addrTargets(s.F)
 	for rows.Next() {
 		if err := rows.Scan(&iface, &dir, src, dst, &sp, &dp, &proto, &rep, &icmp, &b, &fl, &pk, &by, &t0, &t1); err != nil {
 			return fmt.Errorf("clickhouse: what-if row: %w", err)
 		}
-		row = whatif.Row{Iface: iface, Direction: flowlog.Direction(dir), Src: addrOf(src), Dst: addrOf(dst), SrcPort: sp, DstPort: dp,
+		row = whatif.Row{Iface: iface, Direction: flowlog.Direction(dir), Src: scannedAddr(src), Dst: scannedAddr(dst), SrcPort: sp, DstPort: dp,
 			Proto: proto, Reply: verdict.Reply{Reply: rep == 1, Basis: verdict.BasisNone}, ICMPType: -1, ICMPCode: -1,
 			Bucket: int64(b), Flows: fl, Packets: pk, Bytes: by, First: int64(t0), Last: int64(t1)}
 		if icmp >= 0 {
@@ -217,16 +211,4 @@ func WhatifRows(ctx context.Context, url string, opts Options, q WhatifQuery, fn
 		fn(&row)
 	}
 	return rows.Err()
-}
-
-func addrOf(v any) netip.Addr {
-	switch a := v.(type) {
-	case *netip.Addr:
-		return a.Unmap()
-	case *string:
-		if len(*a) == 16 {
-			return netip.AddrFrom16([16]byte([]byte(*a))).Unmap()
-		}
-	}
-	return netip.Addr{}
 }
