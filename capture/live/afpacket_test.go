@@ -60,14 +60,7 @@ func TestInterfaceFanoutFilter(t *testing.T) {
 	if srcs[0].(*afSource).link != capture.LinkEthernet {
 		t.Fatalf("veth read as link %d, want Ethernet", srcs[0].(*afSource).link)
 	}
-	var tx *afpacket.TPacket
-	if err := livetest.InNS(p.NSA, func() (err error) {
-		tx, err = afpacket.NewTPacket(afpacket.OptInterface(p.A))
-		return err
-	}); err != nil {
-		t.Fatal(err)
-	}
-	defer tx.Close()
+	tx := sender(t, p)
 	for _, fr := range frames {
 		if err := tx.WritePacketData(fr); err != nil {
 			t.Fatal(err)
@@ -189,14 +182,7 @@ func TestInterfaceFilterFromTheStart(t *testing.T) {
 		ip[22], ip[23] = byte(dport>>8), byte(dport)
 		return b
 	}
-	var tx *afpacket.TPacket
-	if err := livetest.InNS(p.NSA, func() (err error) {
-		tx, err = afpacket.NewTPacket(afpacket.OptInterface(p.A))
-		return err
-	}); err != nil {
-		t.Fatal(err)
-	}
-	defer tx.Close()
+	tx := sender(t, p)
 	stop := make(chan struct{})
 	sent := make(chan int)
 	go func() { // rejected traffic (TCP) until told to stop
@@ -269,4 +255,19 @@ func readUntilIdle(t *testing.T, s Source, f *capture.Frame, deadline time.Time,
 		idle = 0
 		each()
 	}
+}
+
+// sender opens a socket that sends frames out of the pair's A end; the
+// test's cleanup closes it.
+func sender(t *testing.T, p *livetest.Pair) *afpacket.TPacket {
+	t.Helper()
+	var tx *afpacket.TPacket
+	if err := livetest.InNS(p.NSA, func() (err error) {
+		tx, err = afpacket.NewTPacket(afpacket.OptInterface(p.A))
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(tx.Close)
+	return tx
 }
