@@ -352,7 +352,6 @@ func traffic(files map[string][]byte) {
 	}
 }
 
-
 func awsLine(x rec, fields []string) string {
 	var parts []string
 	for _, f := range fields {
