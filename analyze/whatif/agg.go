@@ -170,10 +170,10 @@ type Aggregator struct {
 const aggAhead = 8
 
 type pendingAdd struct {
-	k              aggKey
-	h              uint64
-	packets, bytes int64
-	start, end     int64
+	k                     aggKey
+	h                     uint64
+	flows, packets, bytes int64
+	start, end            int64
 }
 
 // NewAggregator returns an empty aggregator.
@@ -226,7 +226,7 @@ func (a *Aggregator) Add(rec *flowlog.Record) {
 	k.bucket = floorDiv(rec.Start, BucketWidth) * BucketWidth
 	h := k.hash()
 	i := (a.qHead + a.qN) & (aggAhead - 1)
-	a.q[i] = pendingAdd{k: k, h: h, packets: rec.Packets, bytes: rec.Bytes, start: rec.Start, end: rec.End}
+	a.q[i] = pendingAdd{k: k, h: h, flows: 1, packets: rec.Packets, bytes: rec.Bytes, start: rec.Start, end: rec.End}
 	prefetch.Line(unsafe.Pointer(&a.slots[h&a.mask]))
 	a.qN++
 	if a.qN > aggAhead/2 {
@@ -263,7 +263,7 @@ func (a *Aggregator) fold(p *pendingAdd) {
 	for i := h & a.mask; ; i = (i + 1) & a.mask {
 		s := a.slots[i]
 		if s == 0 {
-			*a.entries.add() = aggEntry{key: *k, flows: 1, packets: p.packets, bytes: p.bytes, first: p.start, last: p.end}
+			*a.entries.add() = aggEntry{key: *k, flows: p.flows, packets: p.packets, bytes: p.bytes, first: p.start, last: p.end}
 			a.slots[i] = tag<<32 | uint64(a.entries.n)
 			if uint64(a.entries.n)*2 > uint64(len(a.slots)) {
 				a.grow()
@@ -275,7 +275,7 @@ func (a *Aggregator) fold(p *pendingAdd) {
 		}
 		e := a.entries.at(int(uint32(s)) - 1)
 		if e.key.eq(k) {
-			e.flows++
+			e.flows += p.flows
 			e.packets += p.packets
 			e.bytes += p.bytes
 			if p.start < e.first {
@@ -287,6 +287,40 @@ func (a *Aggregator) fold(p *pendingAdd) {
 			return
 		}
 	}
+}
+
+// Merge folds the rows of b into a, in b's order: merging the aggregators
+// of consecutive stretches of the input, in input order, gives the rows
+// (and their order, which reply detection consults) of one aggregator fed
+// the whole input. b is left drained but otherwise unchanged.
+func (a *Aggregator) Merge(b *Aggregator) {
+	a.drain()
+	b.drain()
+	a.Records += b.Records
+	ids := make([]uint32, len(b.ifaces))
+	for i, name := range b.ifaces {
+		ids[i] = a.ifaceOf(name)
+	}
+	var p pendingAdd
+	for i := range b.entries.n {
+		e := b.entries.at(i)
+		p = pendingAdd{k: e.key, flows: e.flows, packets: e.packets, bytes: e.bytes, start: e.first, end: e.last}
+		p.k.iface = ids[p.k.iface]
+		p.h = p.k.hash()
+		a.fold(&p)
+	}
+}
+
+// MergeAll merges the aggregators of consecutive stretches of the input,
+// given in input order, into the first (a new one when there is none).
+func MergeAll(parts []*Aggregator) *Aggregator {
+	if len(parts) == 0 {
+		return NewAggregator()
+	}
+	for _, p := range parts[1:] {
+		parts[0].Merge(p)
+	}
+	return parts[0]
 }
 
 type ifSlot struct {

@@ -179,3 +179,50 @@ func TestAggregatorQueue(t *testing.T) {
 		}
 	}
 }
+
+// TestMergeAsOne: aggregators of consecutive stretches of the records,
+// merged in order, give the rows of one aggregator fed every record —
+// the same rows in the same order with the same reply sides (reverse rows
+// are consulted in table order) — whatever the cut points, and the
+// interface ids of the parts differ.
+func TestMergeAsOne(t *testing.T) {
+	recs := append(readRecords(t, bundledFlows...), genRecords(30_000, 400, 7200)...)
+	rows := func(a *Aggregator) []Row {
+		var out []Row
+		a.Rows(func(r *Row) { out = append(out, *r) })
+		return out
+	}
+	one := NewAggregator()
+	for i := range recs {
+		one.Add(&recs[i])
+	}
+	want := rows(one)
+	for _, cuts := range [][]int{{0}, {50}, {len(recs) / 3, len(recs) / 2}, {7, 8, 9, 20_000}} {
+		var parts []*Aggregator
+		lo := 0
+		for _, hi := range append(cuts, len(recs)) {
+			p := NewAggregator()
+			for i := lo; i < hi; i++ {
+				p.Add(&recs[i])
+			}
+			parts = append(parts, p)
+			lo = hi
+		}
+		m := MergeAll(parts)
+		if m.Records != int64(len(recs)) {
+			t.Errorf("cuts %v: %d records, want %d", cuts, m.Records, len(recs))
+		}
+		got := rows(m)
+		if len(got) != len(want) {
+			t.Fatalf("cuts %v: %d rows, want %d", cuts, len(got), len(want))
+		}
+		for i := range want {
+			if got[i] != want[i] {
+				t.Fatalf("cuts %v: row %d is\n%+v, want\n%+v", cuts, i, got[i], want[i])
+			}
+		}
+	}
+	if MergeAll(nil).Len() != 0 {
+		t.Error("MergeAll(nil) is not empty")
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/flowsift/flowsift/analyze/policy"
@@ -55,6 +56,34 @@ type Comparison struct {
 	Before, After *policy.Set
 	Diff          *Diff
 	eb, ea        *verdict.Engine
+
+	spaceOnce sync.Once
+	spaceDone chan struct{}
+	space     []ScopeSpace
+}
+
+// spaceLimit bounds the examples of each scope's space difference.
+const spaceLimit = 20
+
+// SpaceAhead starts computing the difference in allowed space (the
+// report's Space, which depends on the policies only) on a goroutine of
+// its own, so that it overlaps the reading of the traffic. Report waits
+// for it; without SpaceAhead, Report computes it itself.
+func (c *Comparison) SpaceAhead() {
+	c.spaceOnce.Do(func() {
+		c.spaceDone = make(chan struct{})
+		go func() {
+			c.space = SpaceDiff(c.Before, c.After, spaceLimit)
+			close(c.spaceDone)
+		}()
+	})
+}
+
+// spaceDiff is the result SpaceAhead started.
+func (c *Comparison) spaceDiff() []ScopeSpace {
+	c.SpaceAhead()
+	<-c.spaceDone
+	return slices.Clone(c.space)
 }
 
 // NewComparison compiles both sets and diffs them.
@@ -450,7 +479,7 @@ func (b *Builder) Report() *Report {
 			r.Unobserved = append(r.Unobserved, *e)
 		}
 	}
-	r.Space = SpaceDiff(b.c.Before, b.c.After, 20)
+	r.Space = b.c.spaceDiff()
 	r.Totals.FirstText, r.Totals.LastText = timeText(r.Totals.First), timeText(r.Totals.Last)
 	return r
 }

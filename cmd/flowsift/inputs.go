@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"io"
+	"runtime"
 	"sort"
 	"strings"
 	"sync/atomic"
@@ -68,19 +69,33 @@ func readInputs(e *env, flags *inputFlags, args []string, fn func(*flowlog.Recor
 	return sum, err
 }
 
-// readInputsBatched is readInputs with the reading on a goroutine of its
-// own (input.RunBatched): fn gets batches of records on the caller's
-// goroutine and must not keep them.
-func readInputsBatched(e *env, flags *inputFlags, args []string, fn func([]flowlog.Record) error) (*input.Summary, error) {
+// readInputsParts is readInputs through input.RunParts: a large plain AWS
+// text file is read by every CPU at once, into parts of its own; other
+// inputs as by readInputsBatched. The parts come back in input order.
+func readInputsParts[P any](e *env, flags *inputFlags, args []string, newPart func() P, add func(P, *flowlog.Record)) ([]P, *input.Summary, error) {
 	opts := flags.options(e)
 	var n atomic.Int64
 	stop := startProgress(e, &n)
-	sum, err := input.RunBatched(input.Expand(args, e.stdin), opts, func(b []flowlog.Record) error {
-		n.Add(int64(len(b)))
-		return fn(b)
+	// Progress is counted per part and published every 4096 records, so
+	// the parts' goroutines do not share a cache line per record.
+	type counted struct {
+		p    P
+		seen int64
+	}
+	cs, sum, err := input.RunParts(input.Expand(args, e.stdin), opts, runtime.GOMAXPROCS(0), func() *counted {
+		return &counted{p: newPart()}
+	}, func(c *counted, r *flowlog.Record) {
+		add(c.p, r)
+		if c.seen++; c.seen&4095 == 0 {
+			n.Add(4096)
+		}
 	})
 	stop()
-	return sum, err
+	parts := make([]P, len(cs))
+	for i, c := range cs {
+		parts[i] = c.p
+	}
+	return parts, sum, err
 }
 
 // startProgress prints a record counter to stderr every 250 ms, only when

@@ -175,6 +175,7 @@ func runWhatif(e *env, args []string) int {
 		return whatifPerFlow(e, &in, fs.Args(), cmp, w, file, *format, gate)
 	}
 
+	cmp.SpaceAhead() // policies only: computed while the traffic is read
 	b := cmp.NewBuilder(*top)
 	status := exitOK
 	var source string
@@ -198,19 +199,15 @@ func runWhatif(e *env, args []string) int {
 			fmt.Fprintf(e.stderr, "summary: %s distinct flow(s) from %s in %.1fs\n", group(b.Rows()), source, time.Since(start).Seconds())
 		}
 	} else {
-		// Parsing and aggregating cost about the same per record: the
-		// reading runs on its own goroutine, beside the aggregation.
-		agg := whatif.NewAggregator()
-		sum, err := readInputsBatched(e, &in, fs.Args(), func(b []flowlog.Record) error {
-			for i := range b {
-				agg.Add(&b[i])
-			}
-			return nil
-		})
+		// A large plain file is parsed and aggregated by every CPU, a
+		// range each, and the parts merged in input order; other inputs
+		// are read on one goroutine beside the aggregation.
+		parts, sum, err := readInputsParts(e, &in, fs.Args(), whatif.NewAggregator, (*whatif.Aggregator).Add)
 		if err != nil {
 			fmt.Fprintf(e.stderr, "flowsift whatif: %v\n", err)
 			return exitFailure
 		}
+		agg := whatif.MergeAll(parts)
 		agg.Rows(b.Add)
 		if !in.quiet {
 			printSummary(e.stderr, sum)

@@ -1,12 +1,18 @@
 package main
 
 import (
+	"compress/gzip"
 	"encoding/json"
 	"fmt"
+	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/flowsift/flowsift/flowlog/input"
 )
 
 const wiExamples = "../../../shared/reference/samples/policy/examples"
@@ -231,5 +237,58 @@ func TestWhatifFormatsAndErrors(t *testing.T) {
 	code, out, _ = flowsCLI(t, "", "whatif", "--help")
 	if code != exitOK || !strings.Contains(out, "flowsift_policy_edit") {
 		t.Errorf("help: %d", code)
+	}
+}
+
+// TestWhatifSplitFile: a plain file large enough to be read in ranges by
+// every CPU (input.RunParts) gives the report that the same bytes give
+// through standard input, read whole — byte for byte, but the source.
+func TestWhatifSplitFile(t *testing.T) {
+	var block []byte
+	err := filepath.WalkDir("../../examples/flowlogs/aws-s3", func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		f, err := os.Open(p)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		zr, err := gzip.NewReader(f)
+		if err != nil {
+			return err
+		}
+		b, err := io.ReadAll(zr)
+		block = append(block, b...)
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var text []byte
+	for len(text) < input.MinSplit+len(block) {
+		text = append(text, block...)
+	}
+	path := tempFile(t, "big.log", string(text))
+	s := scenarios(t)[0]
+	args := []string{"whatif", "-q", "--format", "json", "--current", s.current, "--proposed", s.proposed}
+	code, fromFile, errs := flowsCLI(t, "", append(args, path)...)
+	if code != exitOK {
+		t.Fatalf("exit %d\n%s", code, errs)
+	}
+	code, fromStdin, errs := flowsCLI(t, string(text), append(args, "-")...)
+	if code != exitOK {
+		t.Fatalf("stdin: exit %d\n%s", code, errs)
+	}
+	fromFile = strings.Replace(fromFile, `"source": `+strconv.Quote(path), `"source": "-"`, 1)
+	if fromFile != fromStdin {
+		t.Fatalf("reports differ:\n%s\n%s", fromFile, fromStdin)
+	}
+	var r reportJSON
+	if err := json.Unmarshal([]byte(fromFile), &r); err != nil {
+		t.Fatal(err)
+	}
+	if r.Totals.Flows < int64(len(text)/len(block))*100 || r.NewlyDenied.Flows == 0 {
+		t.Fatalf("totals %+v, newly denied %+v: the scenario judged too little", r.Totals, r.NewlyDenied)
 	}
 }

@@ -1,7 +1,9 @@
 package aws
 
 import (
+	"bytes"
 	"io"
+	"slices"
 
 	"github.com/flowsift/flowsift/flowlog"
 	"github.com/flowsift/flowsift/flowlog/internal/lex"
@@ -86,4 +88,59 @@ func firstNonBlank(b []byte) int {
 		}
 	}
 	return -1
+}
+
+// Lines is the number of lines read so far (the last one's number).
+func (tr *TextReader) Lines() int64 { return tr.lines.N }
+
+// LeadingFormat is the field order in effect after the first non-blank
+// line of head: the header's when that line is one, def otherwise (nil
+// meaning the default format). A first line longer than head is taken as
+// data. Splitting a file by byte ranges (flowlog/input) starts the later
+// ranges with it and checks the guess against the reader of the range
+// before.
+func LeadingFormat(head []byte, def *Format) *Format {
+	if def == nil {
+		def = DefaultFormat
+	}
+	for len(head) > 0 {
+		nl := bytes.IndexByte(head, '\n')
+		if nl < 0 {
+			return def
+		}
+		line := head[:nl]
+		head = head[nl+1:]
+		if n := len(line); n > 0 && line[n-1] == '\r' {
+			line = line[:n-1]
+		}
+		first := firstNonBlank(line)
+		if first < 0 {
+			continue
+		}
+		var buf [maxFields][]byte
+		toks, n := lex.Fields(line, buf[:0:maxFields])
+		if cls, _ := classifyHeader(toks, n); cls == isHeader {
+			names := make([]string, len(toks))
+			for i, tk := range toks {
+				names[i] = string(tk)
+			}
+			if f, err := NewFormat(names); err == nil {
+				return f
+			}
+		}
+		return def
+	}
+	return def
+}
+
+// Same reports whether f and o read lines the same way (the same fields in
+// the same order); nil is the default format.
+func (f *Format) Same(o *Format) bool {
+	if f == nil {
+		f = DefaultFormat
+	}
+	if o == nil {
+		o = DefaultFormat
+	}
+	return f == o || slices.Equal(f.fields, o.fields)
 }

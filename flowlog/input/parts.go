@@ -1,0 +1,221 @@
+package input
+
+import (
+	"bytes"
+	"io"
+	"os"
+	"sync"
+
+	"github.com/flowsift/flowsift/flowlog"
+	"github.com/flowsift/flowsift/flowlog/aws"
+)
+
+// MinSplit is the smallest file RunParts splits: below it the goroutines
+// cost more than they save.
+const MinSplit = 8 << 20
+
+// RunParts reads inputs like RunBatched, into parts made by newPart: each
+// part receives, through add, a contiguous stretch of the records in input
+// order, and a part made later holds later records, so a consumer that
+// merges its parts in the order returned sees the records in input order.
+// A plain (uncompressed) AWS text file of at least MinSplit bytes is cut at
+// line ends into workers byte ranges, each read and handed to a part of
+// its own on a goroutine of its own (the later ranges start with the field
+// order of the file's first line and are read again, one after another,
+// when the range before ends with another: a header in mid-file). Every
+// other input is read on one goroutine while the caller's goroutine feeds
+// a part, as RunBatched does. add must not keep the record; it is called
+// concurrently for different parts. newPart is called on the caller's
+// goroutine. Problems of a split file are reported in line order once all
+// its ranges are read, with their lines numbered in the whole file.
+//
+// Strict runs never split (the first problem must stop the reading).
+func RunParts[P any](inputs []Input, opts Options, workers int, newPart func() P, add func(P, *flowlog.Record)) ([]P, *Summary, error) {
+	sum := &Summary{}
+	var parts []P
+	var batch []Input // consecutive inputs read by RunBatched into one part
+	flush := func() error {
+		if len(batch) == 0 {
+			return nil
+		}
+		p := newPart()
+		parts = append(parts, p)
+		s, err := RunBatched(batch, opts, func(b []flowlog.Record) error {
+			for i := range b {
+				add(p, &b[i])
+			}
+			return nil
+		})
+		batch = batch[:0]
+		if s != nil {
+			sum.Files = append(sum.Files, s.Files...)
+		}
+		return err
+	}
+	for _, in := range inputs {
+		sp := splitPlan(in, &opts, workers)
+		if sp == nil {
+			batch = append(batch, in)
+			continue
+		}
+		if err := flush(); err != nil {
+			sp.f.Close()
+			return parts, sum, err
+		}
+		t := &flowlog.Tally{Path: in.Path, OnProblem: opts.OnProblem}
+		sum.Files = append(sum.Files, t)
+		parts = runSplit(sp, t, newPart, add, parts)
+		sp.f.Close()
+	}
+	return parts, sum, flush()
+}
+
+// split is the plan for reading one file in byte ranges.
+type split struct {
+	f      *os.File
+	bounds []int64     // range k is [bounds[k], bounds[k+1])
+	def    *aws.Format // --aws-fields or nil: the first range's start
+	lead   *aws.Format // the format after the file's first line
+}
+
+// splitPlan returns the plan for in, or nil (closing what it opened) when
+// in is read whole.
+func splitPlan(in Input, opts *Options, workers int) *split {
+	if workers < 2 || opts.Strict || in.Err != nil || in.Open == nil || in.Path == "-" ||
+		(opts.Format != "" && opts.Format != flowlog.SourceAWSText.String()) {
+		return nil
+	}
+	st, err := os.Stat(in.Path)
+	if err != nil || !st.Mode().IsRegular() || st.Size() < MinSplit {
+		return nil
+	}
+	def, err := awsFormat(&flowlog.Tally{}, opts)
+	if err != nil {
+		return nil // reported when read whole
+	}
+	f, err := os.Open(in.Path)
+	if err != nil {
+		return nil
+	}
+	head := make([]byte, sniffLen)
+	n, _ := f.ReadAt(head, 0)
+	head = head[:n]
+	if kind, _ := Detect(head, int64(n) == st.Size()); kind != KindAWSText || n < sniffLen {
+		f.Close()
+		return nil
+	}
+	size := st.Size()
+	sp := &split{f: f, def: def, lead: aws.LeadingFormat(head, def), bounds: []int64{0}}
+	buf := make([]byte, 64<<10)
+	for k := 1; k < workers; k++ {
+		b := max(size*int64(k)/int64(workers), sp.bounds[k-1])
+		b = lineEnd(f, b, size, buf)
+		sp.bounds = append(sp.bounds, b)
+	}
+	sp.bounds = append(sp.bounds, size)
+	return sp
+}
+
+// lineEnd returns the offset after the first '\n' at or after off (size
+// when there is none).
+func lineEnd(f *os.File, off, size int64, buf []byte) int64 {
+	for off < size {
+		n, err := f.ReadAt(buf, off)
+		if i := bytes.IndexByte(buf[:n], '\n'); i >= 0 {
+			return off + int64(i) + 1
+		}
+		off += int64(n)
+		if err != nil {
+			break
+		}
+	}
+	return size
+}
+
+// rangePart is one byte range being read.
+type rangePart[P any] struct {
+	part     P
+	t        flowlog.Tally
+	problems []flowlog.Problem
+	final    *aws.Format // the field order in effect at its end
+	lines    int64
+}
+
+// read reads [lo, hi) starting with format into rp.part.
+func (rp *rangePart[P]) read(f *os.File, lo, hi int64, format *aws.Format, add func(P, *flowlog.Record)) {
+	tr := aws.NewTextReader(io.NewSectionReader(f, lo, hi-lo), &rp.t, format)
+	var rec flowlog.Record
+	for tr.Next(&rec) {
+		add(rp.part, &rec)
+	}
+	rp.final, rp.lines = tr.Format(), tr.Lines()
+}
+
+// runSplit reads the ranges of sp at once, then checks each later range's
+// start format against the end of the one before; from the first wrong
+// guess on, the rest of the file is read again into one part.
+func runSplit[P any](sp *split, t *flowlog.Tally, newPart func() P, add func(P, *flowlog.Record), parts []P) []P {
+	n := len(sp.bounds) - 1
+	rps := make([]*rangePart[P], n)
+	var wg sync.WaitGroup
+	for k := range rps {
+		rp := &rangePart[P]{part: newPart()}
+		rp.t.Path = t.Path
+		rp.t.OnProblem = func(p flowlog.Problem) { rp.problems = append(rp.problems, p) }
+		start := sp.lead
+		if k == 0 {
+			start = sp.def
+			rp.t.OnProblem = t.OnProblem // in order already
+		}
+		rps[k] = rp
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			rp.read(sp.f, sp.bounds[k], sp.bounds[k+1], start, add)
+		}()
+	}
+	wg.Wait()
+	lines := int64(0)
+	for k, rp := range rps {
+		if k > 0 && !rps[k-1].final.Same(sp.lead) {
+			// A header in mid-file changed the field order: read the rest
+			// again, in one part, from the right one.
+			again := &rangePart[P]{part: newPart()}
+			again.t.Path = t.Path
+			again.t.OnProblem = func(p flowlog.Problem) { again.problems = append(again.problems, p) }
+			again.read(sp.f, sp.bounds[k], sp.bounds[n], rps[k-1].final, add)
+			again.emit(t, lines)
+			parts = append(parts, again.part)
+			break
+		}
+		rp.emit(t, lines)
+		lines += rp.lines
+		parts = append(parts, rp.part)
+	}
+	t.Format = flowlog.SourceAWSText
+	return parts
+}
+
+// emit adds the range's counts to t and reports its buffered problems with
+// their lines numbered in the whole file.
+func (rp *rangePart[P]) emit(t *flowlog.Tally, lines int64) {
+	t.Records += rp.t.Records
+	t.NoData += rp.t.NoData
+	t.SkipData += rp.t.SkipData
+	t.Blank += rp.t.Blank
+	t.Headers += rp.t.Headers
+	t.BadPktIP += rp.t.BadPktIP
+	t.Truncated = t.Truncated || rp.t.Truncated
+	for k, c := range rp.t.Malformed {
+		t.Malformed[k] += c
+	}
+	if t.OnProblem == nil {
+		return
+	}
+	for _, p := range rp.problems {
+		if p.Pos > 0 {
+			p.Pos += lines
+		}
+		t.OnProblem(p)
+	}
+}
