@@ -224,9 +224,14 @@ func (a *Aggregator) Add(rec *flowlog.Record) {
 	}
 	k.iface = a.ifaceOf(rec.Iface)
 	k.bucket = floorDiv(rec.Start, BucketWidth) * BucketWidth
+	a.push(&k, 1, rec.Packets, rec.Bytes, rec.Start, rec.End)
+}
+
+// push queues a key's counts on their way into the table.
+func (a *Aggregator) push(k *aggKey, flows, packets, bytes, start, end int64) {
 	h := k.hash()
 	i := (a.qHead + a.qN) & (aggAhead - 1)
-	a.q[i] = pendingAdd{k: k, h: h, flows: 1, packets: rec.Packets, bytes: rec.Bytes, start: rec.Start, end: rec.End}
+	a.q[i] = pendingAdd{k: *k, h: h, flows: flows, packets: packets, bytes: bytes, start: start, end: end}
 	prefetch.Line(unsafe.Pointer(&a.slots[h&a.mask]))
 	a.qN++
 	if a.qN > aggAhead/2 {
@@ -301,14 +306,13 @@ func (a *Aggregator) Merge(b *Aggregator) {
 	for i, name := range b.ifaces {
 		ids[i] = a.ifaceOf(name)
 	}
-	var p pendingAdd
 	for i := range b.entries.n {
 		e := b.entries.at(i)
-		p = pendingAdd{k: e.key, flows: e.flows, packets: e.packets, bytes: e.bytes, start: e.first, end: e.last}
-		p.k.iface = ids[p.k.iface]
-		p.h = p.k.hash()
-		a.fold(&p)
+		k := e.key
+		k.iface = ids[k.iface]
+		a.push(&k, e.flows, e.packets, e.bytes, e.first, e.last)
 	}
+	a.drain()
 }
 
 // MergeAll merges the aggregators of consecutive stretches of the input,

@@ -1,9 +1,11 @@
 package whatif
 
 import (
+	"encoding/json"
 	"fmt"
 	"net/netip"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/flowsift/flowsift/analyze/verdict"
@@ -224,5 +226,34 @@ func TestMergeAsOne(t *testing.T) {
 	}
 	if MergeAll(nil).Len() != 0 {
 		t.Error("MergeAll(nil) is not empty")
+	}
+}
+
+// TestAddAllSameReport: judging on several goroutines (Builder.AddAll)
+// gives the report of judging row by row, many changed rows included.
+func TestAddAllSameReport(t *testing.T) {
+	recs := genRecords(40_000, 3000, 7200)
+	c := NewComparison(benchSets(recs, false), benchSets(recs, true))
+	a := NewAggregator()
+	for i := range recs {
+		a.Add(&recs[i])
+	}
+	report := func(add func(*Builder)) string {
+		b := c.NewBuilder(10)
+		add(b)
+		out, err := json.Marshal(b.Report())
+		if err != nil {
+			t.Fatal(err)
+		}
+		return string(out)
+	}
+	want := report(func(b *Builder) { a.Rows(b.Add) })
+	if !strings.Contains(want, `"newly_denied":{"connections":`) || strings.Contains(want, `"newly_denied":{"connections":0`) {
+		t.Fatalf("the scenario changes nothing: %.300s", want)
+	}
+	for _, workers := range []int{1, 2, 3} {
+		if got := report(func(b *Builder) { b.AddAll(a, workers) }); got != want {
+			t.Fatalf("%d workers: reports differ:\n%.2000s\n%.2000s", workers, got, want)
+		}
 	}
 }

@@ -209,7 +209,7 @@ func benchFile(b *testing.B, path string) {
 		}
 		agg := MergeAll(parts)
 		bl := c.NewBuilder(10)
-		agg.Rows(bl.Add)
+		bl.AddAll(agg, runtime.GOMAXPROCS(0))
 		bl.Report()
 		n += agg.Records
 	}

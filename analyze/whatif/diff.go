@@ -41,6 +41,8 @@ type DiffEntry struct {
 	// Safe: a removed or modified rule that no observed flow matched before
 	// and no flow matches after.
 	Safe bool `json:"safe"`
+
+	idx int // position in Diff.Entries (a Builder counts by it)
 }
 
 // Diff pairs the rules of two sets by identity (policy.Rule.Identity, else
@@ -120,6 +122,7 @@ func NewDiff(before, after *policy.Set) *Diff {
 			return old
 		}
 		d.byID[e.ID] = e
+		e.idx = len(d.Entries)
 		d.Entries = append(d.Entries, e)
 		return e
 	}
@@ -160,7 +163,7 @@ func NewDiff(before, after *policy.Set) *Diff {
 func (d *Diff) binding(scope, id, kind, before, after string) {
 	e := d.byID[id]
 	if e == nil {
-		e = &DiffEntry{ID: id, Status: Binding, Kind: kind, Scope: scope, Before: before, After: after}
+		e = &DiffEntry{ID: id, Status: Binding, Kind: kind, Scope: scope, Before: before, After: after, idx: len(d.Entries)}
 		d.byID[id] = e
 		d.Entries = append(d.Entries, e)
 	}

@@ -136,6 +136,9 @@ type Builder struct {
 	expSrc   map[expKey]map[netip.Addr]struct{}
 	timeline map[int64]*TimePoint
 	scopeHit map[string]int64 // flows per scope that has binding changes
+	// counts: the observation of each diff entry (by DiffEntry.idx), kept
+	// here so that builders of one comparison do not share them.
+	counts []entryCounts
 	first    bool
 	// slab: groups are carved from chunks (no allocation per group);
 	// ruleLists: the distinct deciding-id lists, shared by the groups.
@@ -143,6 +146,8 @@ type Builder struct {
 	ruleLists map[string][]string
 	keyBuf    []byte
 }
+
+type entryCounts struct{ HitsBefore, HitsAfter, Changed int64 }
 
 type groupKey struct {
 	iface     string
@@ -175,6 +180,7 @@ func (c *Comparison) NewBuilder(top int) *Builder {
 		peers: map[Change]map[netip.Addr]struct{}{}, impPeers: map[impKey]map[netip.Addr]struct{}{},
 		exposed: map[expKey]*exp{}, expSrc: map[expKey]map[netip.Addr]struct{}{},
 		timeline: map[int64]*TimePoint{}, scopeHit: map[string]int64{}, first: true, ruleLists: map[string][]string{}}
+	b.counts = make([]entryCounts, len(c.Diff.Entries))
 	b.rep.Before = PolicyInfo{Files: c.Before.Files, Rules: len(c.Before.Rules())}
 	b.rep.After = PolicyInfo{Files: c.After.Files, Rules: len(c.After.Rules())}
 	return b
@@ -198,8 +204,78 @@ func RecordOf(row *Row, rec *flowlog.Record) {
 // costs two compiled evaluations and no allocation.
 func (b *Builder) Add(row *Row) {
 	RecordOf(row, &b.rec)
-	j := &b.j
-	b.c.Judge(&b.rec, row.Reply, j)
+	b.c.Judge(&b.rec, row.Reply, &b.j)
+	b.accumulate(row, &b.j)
+}
+
+// judgeChunk is a stretch of rows on their way through AddAll.
+type judgeChunk struct {
+	rows  []Row
+	js    []Judgment
+	rec   flowlog.Record
+	ready chan struct{} // receives once the rows are judged
+}
+
+const judgeChunkRows = 512
+
+// AddAll adds every row of a, as a.Rows(b.Add) does, with the judging
+// spread over workers goroutines: the rows are accumulated in table order
+// on the caller's goroutine, so the report is the same.
+func (b *Builder) AddAll(a *Aggregator, workers int) {
+	if workers < 2 {
+		a.Rows(b.Add)
+		return
+	}
+	free := make(chan *judgeChunk, 2*workers+2)
+	for range cap(free) {
+		free <- &judgeChunk{rows: make([]Row, 0, judgeChunkRows), js: make([]Judgment, judgeChunkRows), ready: make(chan struct{}, 1)}
+	}
+	todo := make(chan *judgeChunk, cap(free))
+	inOrder := make(chan *judgeChunk, cap(free))
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for ch := range todo {
+				for i := range ch.rows {
+					RecordOf(&ch.rows[i], &ch.rec)
+					b.c.Judge(&ch.rec, ch.rows[i].Reply, &ch.js[i])
+				}
+				ch.ready <- struct{}{}
+			}
+		}()
+	}
+	go func() {
+		cur := <-free
+		a.Rows(func(r *Row) {
+			cur.rows = append(cur.rows, *r)
+			if len(cur.rows) == judgeChunkRows {
+				todo <- cur
+				inOrder <- cur
+				cur = <-free
+			}
+		})
+		if len(cur.rows) > 0 {
+			todo <- cur
+			inOrder <- cur
+		}
+		close(todo)
+		close(inOrder)
+	}()
+	for ch := range inOrder {
+		<-ch.ready
+		for i := range ch.rows {
+			b.accumulate(&ch.rows[i], &ch.js[i])
+		}
+		ch.rows = ch.rows[:0]
+		free <- ch
+	}
+	wg.Wait()
+}
+
+// accumulate adds a judged row to the report.
+func (b *Builder) accumulate(row *Row, j *Judgment) {
 	t := &b.rep.Totals
 	t.Rows++
 	t.Flows += row.Flows
@@ -218,7 +294,7 @@ func (b *Builder) Add(row *Row) {
 		for _, lr := range j.Before.Layers() {
 			if lr.Rule != nil && d.before[lr.Rule] != "" {
 				if e := d.byID[lr.ID]; e != nil {
-					e.HitsBefore += row.Flows
+					b.counts[e.idx].HitsBefore += row.Flows
 				}
 			}
 			if len(d.bindings) > 0 && lr.Scope != scope && d.bindings[lr.Scope] != nil {
@@ -229,7 +305,7 @@ func (b *Builder) Add(row *Row) {
 		for _, lr := range j.After.Layers() {
 			if lr.Rule != nil && d.after[lr.Rule] != "" {
 				if e := d.byID[lr.ID]; e != nil {
-					e.HitsAfter += row.Flows
+					b.counts[e.idx].HitsAfter += row.Flows
 				}
 			}
 			if scope == "" && len(d.bindings) > 0 && d.bindings[lr.Scope] != nil {
@@ -324,7 +400,7 @@ func (b *Builder) changed(row *Row, j *Judgment) {
 		b.impacts[j.Attribution] = im
 	}
 	if e := b.c.Diff.Entry(j.Attribution); e != nil {
-		e.Changed += row.Flows
+		b.counts[e.idx].Changed += row.Flows
 	}
 	im.summary(j.Change).add(row)
 	b.rep.summary(j.Change).add(row)
@@ -467,16 +543,19 @@ func (b *Builder) Report() *Report {
 		r.Timeline = append(r.Timeline, *tp)
 	}
 	sort.Slice(r.Timeline, func(i, j int) bool { return r.Timeline[i].Start < r.Timeline[j].Start })
-	for _, e := range b.c.Diff.Entries {
+	for _, de := range b.c.Diff.Entries {
+		e := *de
+		c := &b.counts[e.idx]
+		e.HitsBefore, e.HitsAfter, e.Changed = c.HitsBefore, c.HitsAfter, c.Changed
 		if e.Status == Binding {
 			e.HitsBefore = b.scopeHit[e.Scope]
 			e.HitsAfter = e.HitsBefore
 		}
 		e.Observed = e.HitsBefore > 0 || e.HitsAfter > 0 || e.Changed > 0
 		e.Safe = (e.Status == Removed || e.Status == Modified) && e.HitsBefore == 0 && e.HitsAfter == 0 && e.Changed == 0
-		r.Diff = append(r.Diff, *e)
+		r.Diff = append(r.Diff, e)
 		if !e.Observed {
-			r.Unobserved = append(r.Unobserved, *e)
+			r.Unobserved = append(r.Unobserved, e)
 		}
 	}
 	r.Space = b.c.spaceDiff()

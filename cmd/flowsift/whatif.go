@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"runtime"
 	"os/signal"
 	"strconv"
 	"strings"
@@ -208,7 +209,7 @@ func runWhatif(e *env, args []string) int {
 			return exitFailure
 		}
 		agg := whatif.MergeAll(parts)
-		agg.Rows(b.Add)
+		b.AddAll(agg, runtime.GOMAXPROCS(0))
 		if !in.quiet {
 			printSummary(e.stderr, sum)
 		}
