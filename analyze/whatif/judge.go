@@ -139,7 +139,7 @@ type Builder struct {
 	// counts: the observation of each diff entry (by DiffEntry.idx), kept
 	// here so that builders of one comparison do not share them.
 	counts []entryCounts
-	first    bool
+	first  bool
 	// slab: groups are carved from chunks (no allocation per group);
 	// ruleLists: the distinct deciding-id lists, shared by the groups.
 	slab      []grp
