@@ -110,7 +110,7 @@ func (s Schema) FlowKeysReconcileSQL(lo, hi int64) string {
 
 func init() {
 	// Versions 10-14 are reserved for the what-if tables.
-	Migrations = append(Migrations, Migration{10, "what-if flow-key aggregate, its view and backfill", func(s Schema) []string {
+	Migrations = append(Migrations, Migration{Version: 10, Name: "what-if flow-key aggregate, its view and backfill", SQL: func(s Schema) []string {
 		return []string{s.FlowKeysDDL(), s.FlowKeysViewDDL(), s.FlowKeysBackfillSQL()}
 	}})
 	sort.SliceStable(Migrations, func(i, j int) bool { return Migrations[i].Version < Migrations[j].Version })
