@@ -21,6 +21,25 @@ if grep -q '^FAIL' "$out"; then echo "bench: a benchmark failed (see $out)"; exi
 echo
 go run ./internal/cmd/benchreport -dir .bench < "$out"
 
+# chsummary FILE LABEL: the ClickHouse insert figures of one run side by
+# side: the sink against clickhouse-client on the same rows, bytes on disk,
+# and the raw-table-only floor (what 2 cores allow at best for this row).
+chsummary() {
+  awk -v label="$2" 'function m(u,  i) { for (i = 2; i < NF; i++) if ($(i+1) == u) return $i; return 0 }
+    $1 ~ /^BenchmarkClickHouseInsert\// { n = $1; sub(/^BenchmarkClickHouseInsert\//, "", n); sub(/-[0-9]+$/, "", n)
+      rate[n] = m("records/s"); disk[n] = m("disk-bytes/flow"); srv[n] = m("server-us/row"); cli[n] = m("client-us/row") }
+    END { if (!("sink/sparse" in rate)) exit
+      printf "\nClickHouse insert (%s), 1 M generated records, every view firing (goal 1 M rows/s, <= 20 B per flow on disk):\n", label
+      split("sparse dense", kinds, " ")
+      for (k = 1; k <= 2; k++) { d = kinds[k]; s = "sink/" d; c = "clickhouse-client/" d
+        if (s in rate) printf "  %-6s sink %.0f k rows/s vs clickhouse-client %.0f k: %.2fx; CPU per row server %.1f + client %.1f us (clickhouse-client %.1f + %.1f); disk %.2f B/flow (%s)\n",
+          d, rate[s] / 1e3, rate[c] / 1e3, (rate[c] > 0 ? rate[s] / rate[c] : 0), srv[s], cli[s], srv[c], cli[c], disk[s], (disk[s] <= 20 ? "<= 20: met" : "> 20: not met") }
+      r = "clickhouse-client/raw-only/sparse"
+      if (r in rate && srv[r] + cli[r] > 0) printf "  raw table alone, no views (clickhouse-client): %.0f k rows/s, CPU per row server %.1f + client %.1f us: 2 cores allow at most %.0f k rows/s for this row even without the views: 1 M rows/s is %s\n",
+        rate[r] / 1e3, srv[r], cli[r], 2e6 / (srv[r] + cli[r]) / 1e3, (2e6 / (srv[r] + cli[r]) < 1e6 ? "out of reach on this machine" : "within reach") }' "$1"
+}
+chsummary "$out" "server default compression"
+
 # ClickHouse: 18.16 has no column codecs, so bytes on disk per flow depend on
 # the server's <compression> setting. Run the insert benchmark again with the
 # test server compressing parts with zstd (the recommended setting).
@@ -30,6 +49,7 @@ if echo BenchmarkClickHouseInsert | grep -qE -- "$pattern"; then
   FLOWSIFT_CH_COMPRESSION=zstd go test -run '^$' -bench ClickHouseInsert -benchtime 1x -count 1 ./storage/clickhouse 2>&1 \
     | tee .bench/clickhouse-zstd.txt | grep -E '^(Benchmark|ok|FAIL)' || true
   if grep -q '^FAIL' .bench/clickhouse-zstd.txt; then echo "bench: the ClickHouse zstd run failed (see .bench/clickhouse-zstd.txt)"; exit 1; fi
+  chsummary .bench/clickhouse-zstd.txt "server <compression> zstd"
 fi
 
 # Parquet sink (storage/parquet): rows/s next to flowsift's JSONL writer on

@@ -132,13 +132,29 @@ func lineEnd(f *os.File, off, size int64, buf []byte) int64 {
 	return size
 }
 
+// maxBuffered bounds the problems a later range keeps until the ranges
+// before it are read: beyond it (a file of mostly bad lines) the range is
+// read again after them, its problems then streamed, so that memory stays
+// bounded whatever the input.
+var maxBuffered = 10_000 // a variable for the tests
+
 // rangePart is one byte range being read.
 type rangePart[P any] struct {
 	part     P
 	t        flowlog.Tally
 	problems []flowlog.Problem
+	overflow bool        // more than maxBuffered problems: read again
 	final    *aws.Format // the field order in effect at its end
 	lines    int64
+}
+
+// buffer keeps a problem for later.
+func (rp *rangePart[P]) buffer(p flowlog.Problem) {
+	if len(rp.problems) == maxBuffered {
+		rp.overflow = true
+		return
+	}
+	rp.problems = append(rp.problems, p)
 }
 
 // read reads [lo, hi) starting with format into rp.part.
@@ -161,11 +177,13 @@ func runSplit[P any](sp *split, t *flowlog.Tally, newPart func() P, add func(P, 
 	for k := range rps {
 		rp := &rangePart[P]{part: newPart()}
 		rp.t.Path = t.Path
-		rp.t.OnProblem = func(p flowlog.Problem) { rp.problems = append(rp.problems, p) }
 		start := sp.lead
-		if k == 0 {
+		switch {
+		case k == 0:
 			start = sp.def
 			rp.t.OnProblem = t.OnProblem // in order already
+		case t.OnProblem != nil:
+			rp.t.OnProblem = rp.buffer
 		}
 		rps[k] = rp
 		wg.Add(1)
@@ -177,12 +195,21 @@ func runSplit[P any](sp *split, t *flowlog.Tally, newPart func() P, add func(P, 
 	wg.Wait()
 	lines := int64(0)
 	for k, rp := range rps {
-		if k > 0 && !rps[k-1].final.Same(sp.lead) {
-			// A header in mid-file changed the field order: read the rest
-			// again, in one part, from the right one.
+		if k > 0 && (!rps[k-1].final.Same(sp.lead) || rp.overflow) {
+			// A header in mid-file changed the field order, or too many
+			// problems to keep: read the rest again, in one part, from
+			// the field order the range before ended with, its problems
+			// reported as they come.
 			again := &rangePart[P]{part: newPart()}
 			again.t.Path = t.Path
-			again.t.OnProblem = func(p flowlog.Problem) { again.problems = append(again.problems, p) }
+			if t.OnProblem != nil {
+				again.t.OnProblem = func(p flowlog.Problem) {
+					if p.Pos > 0 {
+						p.Pos += lines
+					}
+					t.OnProblem(p)
+				}
+			}
 			again.read(sp.f, sp.bounds[k], sp.bounds[n], rps[k-1].final, add)
 			again.emit(t, lines)
 			parts = append(parts, again.part)
@@ -196,8 +223,9 @@ func runSplit[P any](sp *split, t *flowlog.Tally, newPart func() P, add func(P, 
 	return parts
 }
 
-// emit adds the range's counts to t and reports its buffered problems with
-// their lines numbered in the whole file.
+// emit adds the range's counts to t and reports its buffered problems
+// (none when they were streamed) with their lines numbered in the whole
+// file.
 func (rp *rangePart[P]) emit(t *flowlog.Tally, lines int64) {
 	t.Records += rp.t.Records
 	t.NoData += rp.t.NoData

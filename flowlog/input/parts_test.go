@@ -160,3 +160,31 @@ func TestRunPartsStrictReadsWhole(t *testing.T) {
 		t.Fatalf("%d parts, %d records (Run: %d), aborted %v", len(parts), n, len(want), sum.Aborted())
 	}
 }
+
+// TestRunPartsManyProblems: a later range with more problems than it may
+// keep is read again after the ranges before it, its problems streamed:
+// the same records, problems and order as Run.
+func TestRunPartsManyProblems(t *testing.T) {
+	saved := maxBuffered
+	maxBuffered = 2
+	defer func() { maxBuffered = saved }()
+	p := splitFile(t, "plain.log", flowgen.AWSDefaultFields, false, nil)
+	want, wantProbs, _ := readWhole(t, []string{p}, Options{})
+	var gotProbs []string
+	parts, _, err := RunParts(Expand([]string{p}, nil), Options{OnProblem: func(p flowlog.Problem) { gotProbs = append(gotProbs, p.String()) }},
+		3, func() *[]string { return new([]string) },
+		func(p *[]string, r *flowlog.Record) { *p = append(*p, string(flowlog.AppendJSON(nil, r))) })
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, p := range parts {
+		got = append(got, *p...)
+	}
+	if len(parts) != 2 || !slices.Equal(got, want) {
+		t.Fatalf("%d parts, %d records (Run: %d)", len(parts), len(got), len(want))
+	}
+	if len(wantProbs) < 3*maxBuffered || !slices.Equal(gotProbs, wantProbs) {
+		t.Fatalf("problems differ:\n%q\n%q", gotProbs, wantProbs)
+	}
+}

@@ -81,6 +81,9 @@ func main() {
 	fmt.Printf("%-34s %14s %14s  %-34s %14s %8s\n", "benchmark", "rate", "allocs/rec", "baseline", "baseline rate", "ratio")
 	fmt.Println(strings.Repeat("-", 126))
 	for _, r := range results {
+		if ownSummary(r.name) {
+			continue
+		}
 		rate, unit := r.rate()
 		allocs := "-"
 		if a, ok := r.metrics["allocs/record"]; ok {
@@ -117,6 +120,12 @@ func main() {
 		fmt.Printf("%-34s %14s %14s  %-34s %14s %8s%s%s\n", r.name, human(rate)+" "+short(unit), allocs, base, human(baseRate), ratio, goal, cpu)
 	}
 	gzipSplit(byName)
+}
+
+// ownSummary: benchmarks scripts/bench.sh sums up itself (ClickHouse
+// insert and the what-if query, whose metrics are per row or per query).
+func ownSummary(name string) bool {
+	return strings.HasPrefix(name, "BenchmarkClickHouseInsert") || strings.HasPrefix(name, "BenchmarkWhatifQuery")
 }
 
 // gzipSplit says how the gzip benchmark's time divides between inflating
