@@ -3,11 +3,13 @@ package whatif
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
 	"net/netip"
 	"slices"
 	"strings"
 	"testing"
 
+	"github.com/flowsift/flowsift/analyze/policy"
 	"github.com/flowsift/flowsift/analyze/verdict"
 	"github.com/flowsift/flowsift/flowlog"
 	"github.com/flowsift/flowsift/internal/flowgen"
@@ -255,5 +257,44 @@ func TestAddAllSameReport(t *testing.T) {
 		if got := report(func(b *Builder) { b.AddAll(a, workers) }); got != want {
 			t.Fatalf("%d workers: reports differ:\n%.2000s\n%.2000s", workers, got, want)
 		}
+	}
+}
+
+// TestSpaceDiffShared: scopes with the same layers are computed once and
+// get the difference each would get alone; a scope with other local
+// prefixes (the NACL bypass) is computed on its own.
+func TestSpaceDiffShared(t *testing.T) {
+	recs := genRecords(5_000, 300, 3600)
+	before, after := benchSets(recs, false), benchSets(recs, true)
+	// One interface of each set with a local prefix: its NACL is skipped
+	// for remotes inside it, so its space differs from the others'.
+	for _, s := range []*policy.Set{before, after} {
+		s.Interfaces[0].Local = []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8")}
+		s.Interfaces[0].Layers[0].SkipLocal = true // the NACL, shared by all
+	}
+	got := SpaceDiff(before, after, 20)
+	bs, as := scopesOf(before), scopesOf(after)
+	var want []ScopeSpace
+	names := slices.Sorted(maps.Keys(bs))
+	for _, n := range names {
+		for _, ss := range scopeDiff(bs[n], true, as[n], true, 20) {
+			ss.Scope = n
+			want = append(want, ss)
+		}
+	}
+	if len(names) < 10 || len(got) == 0 || fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Fatalf("%d scopes: shared computation differs:\n%v\n%v", len(names), got, want)
+	}
+	first := "interface " + before.Interfaces[0].ID
+	var a, o string
+	for _, ss := range got {
+		if ss.Scope == first {
+			a += fmt.Sprint(ss.NewlyAllowed, ss.NewlyDenied)
+		} else if ss.Scope == "interface "+before.Interfaces[1].ID {
+			o += fmt.Sprint(ss.NewlyAllowed, ss.NewlyDenied)
+		}
+	}
+	if a == o {
+		t.Errorf("the interface with local prefixes got the others' difference: %s", a)
 	}
 }

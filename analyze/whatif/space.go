@@ -129,43 +129,77 @@ func SpaceDiff(before, after *policy.Set, limit int) []ScopeSpace {
 	}
 	sortStrings(names)
 	var out []ScopeSpace
+	// Scopes with the very same layers (and local prefixes, and ports)
+	// have the same difference: interfaces sharing their security groups
+	// and ACL are computed once.
+	memo := map[string][]ScopeSpace{}
 	for _, n := range names {
 		b, hasB := bs[n]
 		a, hasA := as[n]
 		if hasB && hasA && sameLayers(b, a) {
 			continue
 		}
-		for _, dir := range []policy.Dir{policy.Ingress, policy.Egress} {
-			ss := ScopeSpace{Scope: n, Dir: dir.String()}
-			var sb, sa []rulestats.Box
-			okB, okA := true, true
-			if hasB {
-				sb, okB = scopeAllowed(b, dir)
-			}
-			if hasA {
-				sa, okA = scopeAllowed(a, dir)
-			}
-			if !okB || !okA {
-				ss.Note = "too many distinct regions; not computed"
-				out = append(out, ss)
-				continue
-			}
-			plus, minus := rulestats.Merge(rulestats.Subtract(sa, sb, maxCells)), rulestats.Merge(rulestats.Subtract(sb, sa, maxCells))
-			if len(plus) == 0 && len(minus) == 0 {
-				continue
-			}
-			ss.NewlyAllowed, ss.Truncated = describeBoxes(plus, limit)
-			var t bool
-			ss.NewlyDenied, t = describeBoxes(minus, limit)
-			ss.Truncated = ss.Truncated || t
-			if !hasB {
-				ss.Note = "scope only in the proposed policy"
-			}
-			if !hasA {
-				ss.Note = "scope only in the current policy"
-			}
+		key := b.key(hasB) + "|" + a.key(hasA)
+		diff, ok := memo[key]
+		if !ok {
+			diff = scopeDiff(b, hasB, a, hasA, limit)
+			memo[key] = diff
+		}
+		for _, ss := range diff {
+			ss.Scope = n
 			out = append(out, ss)
 		}
+	}
+	return out
+}
+
+// key identifies what the space of a scope depends on: its layers (by
+// identity), their ports and the local prefixes.
+func (sl scopeLayers) key(present bool) string {
+	if !present {
+		return "-"
+	}
+	var b strings.Builder
+	for _, l := range sl.layers {
+		fmt.Fprintf(&b, "%p,", l)
+	}
+	fmt.Fprintf(&b, " %v %v", sl.ports, sl.local)
+	return b.String()
+}
+
+// scopeDiff is the difference of one scope per direction (Scope unset).
+func scopeDiff(b scopeLayers, hasB bool, a scopeLayers, hasA bool, limit int) []ScopeSpace {
+	var out []ScopeSpace
+	for _, dir := range []policy.Dir{policy.Ingress, policy.Egress} {
+		ss := ScopeSpace{Dir: dir.String()}
+		var sb, sa []rulestats.Box
+		okB, okA := true, true
+		if hasB {
+			sb, okB = scopeAllowed(b, dir)
+		}
+		if hasA {
+			sa, okA = scopeAllowed(a, dir)
+		}
+		if !okB || !okA {
+			ss.Note = "too many distinct regions; not computed"
+			out = append(out, ss)
+			continue
+		}
+		plus, minus := rulestats.Merge(rulestats.Subtract(sa, sb, maxCells)), rulestats.Merge(rulestats.Subtract(sb, sa, maxCells))
+		if len(plus) == 0 && len(minus) == 0 {
+			continue
+		}
+		ss.NewlyAllowed, ss.Truncated = describeBoxes(plus, limit)
+		var t bool
+		ss.NewlyDenied, t = describeBoxes(minus, limit)
+		ss.Truncated = ss.Truncated || t
+		if !hasB {
+			ss.Note = "scope only in the proposed policy"
+		}
+		if !hasA {
+			ss.Note = "scope only in the current policy"
+		}
+		out = append(out, ss)
 	}
 	return out
 }
