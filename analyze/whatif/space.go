@@ -133,10 +133,19 @@ func SpaceDiff(before, after *policy.Set, limit int) []ScopeSpace {
 	// have the same difference: interfaces sharing their security groups
 	// and ACL are computed once.
 	memo := map[string][]ScopeSpace{}
+	sigs := map[*policy.Layer]string{}
+	sig := func(l *policy.Layer) string {
+		s, ok := sigs[l]
+		if !ok {
+			s = chainSig(l)
+			sigs[l] = s
+		}
+		return s
+	}
 	for _, n := range names {
 		b, hasB := bs[n]
 		a, hasA := as[n]
-		if hasB && hasA && sameLayers(b, a) {
+		if hasB && hasA && sameLayers(b, a, sig) {
 			continue
 		}
 		key := b.key(hasB) + "|" + a.key(hasA)
@@ -205,8 +214,8 @@ func scopeDiff(b scopeLayers, hasB bool, a scopeLayers, hasA bool, limit int) []
 }
 
 // sameLayers: the scope has the very same chains on both sides (layers are
-// compared by content signature).
-func sameLayers(b, a scopeLayers) bool {
+// compared by content signature, sig: chainSig, remembered per layer).
+func sameLayers(b, a scopeLayers, sig func(*policy.Layer) string) bool {
 	if len(b.layers) != len(a.layers) || len(b.ports) != len(a.ports) {
 		return false
 	}
@@ -214,7 +223,7 @@ func sameLayers(b, a scopeLayers) bool {
 		if i < len(b.ports) && b.ports[i] != a.ports[i] {
 			return false
 		}
-		if chainSig(b.layers[i]) != chainSig(a.layers[i]) {
+		if sig(b.layers[i]) != sig(a.layers[i]) {
 			return false
 		}
 	}
