@@ -160,3 +160,51 @@ func writeAll(t testing.TB, s *Sink, recs []flowlog.Record, res []verdict.Result
 func testOptions(t testing.TB) Options {
 	return Options{SpoolDir: t.TempDir(), Logf: t.Logf, RetryBackoff: 50 * time.Millisecond, MaxBackoff: 500 * time.Millisecond}
 }
+
+// store stores recs with their judgments into db through a sink.
+func store(t testing.TB, db string, recs []flowlog.Record, res []verdict.Result) {
+	t.Helper()
+	s, err := Open(context.Background(), srv.URL(db), testOptions(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	writeAll(t, s, recs, res)
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// storeBefore stores recs into db through a sink that knows only the
+// migrations before version (a database made by an older flowsift).
+func storeBefore(t testing.TB, db string, version int, recs []flowlog.Record, res []verdict.Result) {
+	t.Helper()
+	var before []Migration
+	for _, m := range Migrations {
+		if m.Version < version {
+			before = append(before, m)
+		}
+	}
+	saved := Migrations
+	Migrations = before
+	defer func() { Migrations = saved }()
+	store(t, db, recs, res)
+}
+
+// tableDDLs maps the tables of db to their CREATE statements.
+func tableDDLs(t testing.TB, c driver.Conn, db string) map[string]string {
+	t.Helper()
+	rows, err := c.Query(context.Background(), "SELECT name, create_table_query FROM system.tables WHERE database = ?", db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	m := map[string]string{}
+	for rows.Next() {
+		var n, q string
+		if err := rows.Scan(&n, &q); err != nil {
+			t.Fatal(err)
+		}
+		m[n] = q
+	}
+	return m
+}

@@ -16,14 +16,7 @@ import (
 func TestReportEqualsSummary(t *testing.T) {
 	db := srv.NewDatabase(t)
 	recs, res := genRecords(40_000, 21, 2)
-	s, err := Open(context.Background(), srv.URL(db), testOptions(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	writeAll(t, s, recs, res)
-	if err := s.Close(); err != nil {
-		t.Fatal(err)
-	}
+	store(t, db, recs, res)
 	lo, hi := recs[0].Start, recs[0].Start
 	for i := range recs {
 		lo, hi = min(lo, recs[i].Start), max(hi, recs[i].Start)

@@ -42,20 +42,7 @@ func TestMigrateIdempotent(t *testing.T) {
 		t.Fatalf("first run applied %d steps, version %d", len(first.Applied), first.Version)
 	}
 	c := conn(t)
-	ddl := func() map[string]string {
-		rows, err := c.Query(ctx, "SELECT name, create_table_query FROM system.tables WHERE database = ?", db)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer rows.Close()
-		m := map[string]string{}
-		for rows.Next() {
-			var n, q string
-			rows.Scan(&n, &q)
-			m[n] = q
-		}
-		return m
-	}
+	ddl := func() map[string]string { return tableDDLs(t, c, db) }
 	before := ddl()
 	for _, want := range []string{"flows", "batches", "flows_1m", "flows_1h", "flows_1m_mv", "flows_1h_mv", "offenders_1h", "offenders_1h_mv", "schema_migrations"} {
 		if _, ok := before[want]; !ok {

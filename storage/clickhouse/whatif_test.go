@@ -50,14 +50,7 @@ func TestFlowKeysMatchAggregator(t *testing.T) {
 			recs[i].TCPFlags = map[bool]int32{true: 18, false: 2}[res[i].Reply]
 		}
 	}
-	s, err := Open(context.Background(), srv.URL(db), testOptions(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	writeAll(t, s, recs, res)
-	if err := s.Close(); err != nil {
-		t.Fatal(err)
-	}
+	store(t, db, recs, res)
 	// Compare per key without the reply side (the aggregator splits rows by
 	// flag class, the store by the reply column analyze stored).
 	type sums struct{ flows, pkts, byt, first, last int64 }
@@ -75,7 +68,7 @@ func TestFlowKeysMatchAggregator(t *testing.T) {
 		m[k] = v
 	}
 	got, want := map[rowKey]sums{}, map[rowKey]sums{}
-	err = WhatifRows(context.Background(), srv.URL(db), testOptions(t), WhatifQuery{}, func(r *whatif.Row) { fold(got, r) })
+	err := WhatifRows(context.Background(), srv.URL(db), testOptions(t), WhatifQuery{}, func(r *whatif.Row) { fold(got, r) })
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -108,26 +101,8 @@ func TestFlowKeysBackfill(t *testing.T) {
 	db := srv.NewDatabase(t)
 	c := conn(t)
 	ctx := context.Background()
-	var before []Migration
-	for _, m := range Migrations {
-		if m.Version < 10 {
-			before = append(before, m)
-		}
-	}
-	saved := Migrations
-	Migrations = before
-	s, err := Open(ctx, srv.URL(db), testOptions(t))
-	if err != nil {
-		Migrations = saved
-		t.Fatal(err)
-	}
 	recs, res := genRecords(5000, 9, 1)
-	writeAll(t, s, recs, res)
-	err = s.Close()
-	Migrations = saved
-	if err != nil {
-		t.Fatal(err)
-	}
+	storeBefore(t, db, 10, recs, res)
 	for i := 0; i < 2; i++ { // the second run applies nothing
 		if _, err := MigrateURL(ctx, srv.URL(db), testOptions(t)); err != nil {
 			t.Fatal(err)
@@ -140,7 +115,7 @@ func TestFlowKeysBackfill(t *testing.T) {
 		t.Fatal(err)
 	}
 	var n int64
-	err = WhatifRows(ctx, srv.URL(db), testOptions(t), WhatifQuery{}, func(r *whatif.Row) { n += r.Flows })
+	err := WhatifRows(ctx, srv.URL(db), testOptions(t), WhatifQuery{}, func(r *whatif.Row) { n += r.Flows })
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -155,20 +130,13 @@ func TestWhatifQueryScale(t *testing.T) {
 	db := srv.NewDatabase(t)
 	const n = 400_000
 	recs, res := genRecords(n, 11, 3)
-	s, err := Open(context.Background(), srv.URL(db), testOptions(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	writeAll(t, s, recs, res)
-	if err := s.Close(); err != nil {
-		t.Fatal(err)
-	}
+	store(t, db, recs, res)
 	// Bounds of a typical policy: well-known ports and the ephemeral range.
 	q := WhatifQuery{Bounds: []uint16{0, 22, 23, 53, 54, 67, 70, 80, 81, 443, 444, 1024, 3306, 3307, 5432, 5433, 32768, 61000}}
 	cpu0, _ := srv.CPUTime()
 	start := time.Now()
 	var rows, flows int64
-	err = WhatifRows(context.Background(), srv.URL(db), testOptions(t), q, func(r *whatif.Row) { rows++; flows += r.Flows })
+	err := WhatifRows(context.Background(), srv.URL(db), testOptions(t), q, func(r *whatif.Row) { rows++; flows += r.Flows })
 	if err != nil {
 		t.Fatal(err)
 	}
