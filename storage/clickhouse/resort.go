@@ -25,15 +25,42 @@ import (
 // looks at the sort key of flows first, and once that is the new one only
 // recreates the views and drops the old table.
 
-// resortStatements are the statements of a full rewrite, in order.
-func (s Schema) resortStatements() []string {
+// resortStatements are the statements of a full rewrite, in order. The
+// rows are copied one day partition at a time (days; nil: all at once), so
+// that no insert makes more than a few parts per partition (a whole table
+// copied at once spreads every block over all its days and can reach the
+// server's limit of parts per partition).
+func (s Schema) resortStatements(days []uint32) []string {
 	q := []string{"DROP TABLE IF EXISTS " + s.table("flows_resort"), s.flowsDDL("flows_resort", flowsOrder, math.MaxInt)}
 	q = append(q, s.dropViews()...)
 	cols := quotedList(flowColumnNames())
-	q = append(q,
-		"INSERT INTO "+s.table("flows_resort")+" ("+cols+") SELECT "+cols+" FROM "+s.table("flows"),
-		"RENAME TABLE "+s.table("flows")+" TO "+s.table("flows_presort")+", "+s.table("flows_resort")+" TO "+s.table("flows"))
+	copyRows := "INSERT INTO " + s.table("flows_resort") + " (" + cols + ") SELECT " + cols + " FROM " + s.table("flows")
+	if days == nil {
+		q = append(q, copyRows)
+	}
+	for _, d := range days {
+		q = append(q, fmt.Sprintf("%s WHERE toYYYYMMDD(`start`) = %d", copyRows, d))
+	}
+	q = append(q, "RENAME TABLE "+s.table("flows")+" TO "+s.table("flows_presort")+", "+s.table("flows_resort")+" TO "+s.table("flows"))
 	return append(q, s.resortFinish()...)
+}
+
+// flowsDays lists the day partitions of flows.
+func flowsDays(ctx context.Context, conn driver.Conn, s Schema) ([]uint32, error) {
+	rows, err := conn.Query(ctx, "SELECT DISTINCT toYYYYMMDD(`start`) AS d FROM "+s.table("flows")+" ORDER BY d")
+	if err != nil {
+		return nil, fmt.Errorf("days of %s.flows: %w", s.DB, err)
+	}
+	defer rows.Close()
+	days := []uint32{}
+	for rows.Next() {
+		var d uint32
+		if err := rows.Scan(&d); err != nil {
+			return nil, err
+		}
+		days = append(days, d)
+	}
+	return days, rows.Err()
 }
 
 // resortFinish recreates the views and drops the old table.
@@ -84,7 +111,11 @@ func resortFlows(ctx context.Context, conn driver.Conn, s Schema) error {
 	}
 	steps := s.resortFinish()
 	if !done {
-		steps = s.resortStatements()
+		days, err := flowsDays(ctx, conn, s)
+		if err != nil {
+			return err
+		}
+		steps = s.resortStatements(days)
 	}
 	for _, q := range steps {
 		if err := conn.Exec(ctx, q); err != nil {
@@ -96,6 +127,6 @@ func resortFlows(ctx context.Context, conn driver.Conn, s Schema) error {
 
 func init() {
 	Migrations = append(Migrations, Migration{Version: 11, Name: "flows sorted by day, interface, direction, verdict, finding, port, source (rewrites the table)",
-		SQL: func(s Schema) []string { return s.resortStatements() }, Run: resortFlows})
+		SQL: func(s Schema) []string { return s.resortStatements(nil) }, Run: resortFlows})
 	sort.SliceStable(Migrations, func(i, j int) bool { return Migrations[i].Version < Migrations[j].Version })
 }
