@@ -14,6 +14,10 @@ import (
 // cost more than they save.
 const MinSplit = 8 << 20
 
+// minSplit is MinSplit, lowered by the tests and the fuzz target to split
+// small files.
+var minSplit int64 = MinSplit
+
 // RunParts reads inputs like RunBatched, into parts made by newPart: each
 // part receives, through add, a contiguous stretch of the records in input
 // order, and a part made later holds later records, so a consumer that
@@ -86,7 +90,7 @@ func splitPlan(in Input, opts *Options, workers int) *split {
 		return nil
 	}
 	st, err := os.Stat(in.Path)
-	if err != nil || !st.Mode().IsRegular() || st.Size() < MinSplit {
+	if err != nil || !st.Mode().IsRegular() || st.Size() < minSplit {
 		return nil
 	}
 	def, err := awsFormat(&flowlog.Tally{}, opts)
@@ -100,7 +104,7 @@ func splitPlan(in Input, opts *Options, workers int) *split {
 	head := make([]byte, sniffLen)
 	n, _ := f.ReadAt(head, 0)
 	head = head[:n]
-	if kind, _ := Detect(head, int64(n) == st.Size()); kind != KindAWSText || n < sniffLen {
+	if kind, _ := Detect(head, int64(n) == st.Size()); kind != KindAWSText {
 		f.Close()
 		return nil
 	}

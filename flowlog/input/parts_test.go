@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/flowsift/flowsift/flowlog"
 	"github.com/flowsift/flowsift/internal/flowgen"
@@ -187,4 +188,60 @@ func TestRunPartsManyProblems(t *testing.T) {
 	if len(wantProbs) < 3*maxBuffered || !slices.Equal(gotProbs, wantProbs) {
 		t.Fatalf("problems differ:\n%q\n%q", gotProbs, wantProbs)
 	}
+}
+
+// FuzzRunParts: any content, split into three ranges however its lines
+// fall (files of any size are split here), gives Run's records, problems
+// and summary. Seeded from the AWS samples, good and bad.
+func FuzzRunParts(f *testing.F) {
+	n := 0
+	for _, dir := range []string{"aws", "bad"} {
+		filepath.Walk(filepath.Join(samplesDir, dir), func(p string, info os.FileInfo, err error) error {
+			if err == nil && !info.IsDir() && filepath.Ext(p) == ".log" && info.Size() < 64<<10 {
+				if b, err := os.ReadFile(p); err == nil {
+					f.Add(b)
+					n++
+				}
+			}
+			return nil
+		})
+	}
+	if n < 5 {
+		f.Fatalf("only %d seeds", n)
+	}
+	saved := minSplit
+	minSplit = 1
+	f.Cleanup(func() { minSplit = saved })
+	dir := f.TempDir()
+	f.Fuzz(func(t *testing.T, data []byte) {
+		watchdog := time.AfterFunc(20*time.Second, func() {
+			os.WriteFile("/tmp/hang.bin", data, 0o644)
+			panic("FuzzRunParts: input hangs (saved to /tmp/hang.bin)")
+		})
+		defer watchdog.Stop()
+		p := filepath.Join(dir, "in.log")
+		if err := os.WriteFile(p, data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		want, wantProbs, wantSum := readWhole(t, []string{p}, Options{})
+		var gotProbs []string
+		parts, sum, err := RunParts(Expand([]string{p}, nil), Options{OnProblem: func(p flowlog.Problem) { gotProbs = append(gotProbs, p.String()) }},
+			3, func() *[]string { return new([]string) },
+			func(p *[]string, r *flowlog.Record) { *p = append(*p, string(flowlog.AppendJSON(nil, r))) })
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []string
+		for _, p := range parts {
+			got = append(got, *p...)
+		}
+		if !slices.Equal(got, want) || !slices.Equal(gotProbs, wantProbs) {
+			t.Fatalf("records or problems differ:\n%q\n%q\n%q\n%q", got, want, gotProbs, wantProbs)
+		}
+		g, w := *sum.Files[0], *wantSum.Files[0]
+		g.OnProblem, w.OnProblem = nil, nil
+		if fmt.Sprintf("%+v", g) != fmt.Sprintf("%+v", w) {
+			t.Fatalf("summary differs:\n%+v\n%+v", g, w)
+		}
+	})
 }
