@@ -3,6 +3,7 @@ package input
 import (
 	"bytes"
 	"io"
+	"math"
 	"os"
 	"sync"
 
@@ -116,7 +117,9 @@ func splitPlan(in Input, opts *Options, workers int) *split {
 		b = lineEnd(f, b, size, buf)
 		sp.bounds = append(sp.bounds, b)
 	}
-	sp.bounds = append(sp.bounds, size)
+	// The last range reads to the end, as Run does, should the file grow
+	// meanwhile.
+	sp.bounds = append(sp.bounds, math.MaxInt64)
 	return sp
 }
 
