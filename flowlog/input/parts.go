@@ -113,8 +113,14 @@ func splitPlan(in Input, opts *Options, workers int) *split {
 	sp := &split{f: f, def: def, lead: aws.LeadingFormat(head, def), bounds: []int64{0}}
 	buf := make([]byte, 64<<10)
 	for k := 1; k < workers; k++ {
-		b := max(size*int64(k)/int64(workers), sp.bounds[k-1])
-		b = lineEnd(f, b, size, buf)
+		prev := sp.bounds[k-1]
+		b, ok := lineEnd(f, max(size*int64(k)/int64(workers), prev), size, buf)
+		if !ok {
+			// No line ends before the size seen (a last line still being
+			// written, say): this range and the ones after it stay
+			// empty, and the last reads from prev to the end.
+			b = prev
+		}
 		sp.bounds = append(sp.bounds, b)
 	}
 	// The last range reads to the end, as Run does, should the file grow
@@ -123,20 +129,21 @@ func splitPlan(in Input, opts *Options, workers int) *split {
 	return sp
 }
 
-// lineEnd returns the offset after the first '\n' at or after off (size
-// when there is none).
-func lineEnd(f *os.File, off, size int64, buf []byte) int64 {
+// lineEnd returns the offset after the first '\n' in [off, size), or false
+// when there is none. Bytes at or past size (the file grew after it was
+// measured) are never looked at, so the bounds never pass the size.
+func lineEnd(f *os.File, off, size int64, buf []byte) (int64, bool) {
 	for off < size {
-		n, err := f.ReadAt(buf, off)
+		n, err := f.ReadAt(buf[:min(int64(len(buf)), size-off)], off)
 		if i := bytes.IndexByte(buf[:n], '\n'); i >= 0 {
-			return off + int64(i) + 1
+			return off + int64(i) + 1, true
 		}
 		off += int64(n)
-		if err != nil {
+		if err != nil || n == 0 {
 			break
 		}
 	}
-	return size
+	return 0, false
 }
 
 // maxBuffered bounds the problems a later range keeps until the ranges

@@ -245,3 +245,49 @@ func FuzzRunParts(f *testing.F) {
 		}
 	})
 }
+
+// TestRunPartsFileGrows: a file whose unfinished last line is completed
+// (and more lines appended) between the planning of the ranges and their
+// reading is read as Run reads the final file: no range passes the size
+// the plan saw, and the last one reads to the end.
+func TestRunPartsFileGrows(t *testing.T) {
+	saved := minSplit
+	minSplit = 1
+	defer func() { minSplit = saved }()
+	line := "2 123456789012 eni-0a1b2c3d 10.0.0.1 10.0.0.2 443 50000 6 10 840 1763799987 1763800040 ACCEPT OK\n"
+	p := filepath.Join(t.TempDir(), "growing.log")
+	long := "2 123456789012 eni-0a1b2c3d 10.0.0.1 10.0.0.2 443 50000 6 10 840 1763799987 1763800040 ACCEPT OK" + strings.Repeat(" x", 1500)
+	if err := os.WriteFile(p, []byte(strings.Repeat(line, 10)+long), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	in := Expand([]string{p}, nil)[0]
+	opts := Options{}
+	sp := splitPlan(in, &opts, 4)
+	if sp == nil {
+		t.Fatal("not split")
+	}
+	defer sp.f.Close()
+	f, err := os.OpenFile(p, os.O_APPEND|os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.WriteString("\n" + strings.Repeat(line, 5))
+	f.Close()
+	for k := 1; k < len(sp.bounds); k++ {
+		if sp.bounds[k] < sp.bounds[k-1] {
+			t.Fatalf("bounds go backwards: %v", sp.bounds)
+		}
+	}
+	want, wantProbs, _ := readWhole(t, []string{p}, Options{})
+	var gotProbs []string
+	tally := &flowlog.Tally{Path: p, OnProblem: func(p flowlog.Problem) { gotProbs = append(gotProbs, p.String()) }}
+	parts := runSplit(sp, tally, func() *[]string { return new([]string) },
+		func(p *[]string, r *flowlog.Record) { *p = append(*p, string(flowlog.AppendJSON(nil, r))) }, nil)
+	var got []string
+	for _, p := range parts {
+		got = append(got, *p...)
+	}
+	if len(want) != 15 || !slices.Equal(got, want) || !slices.Equal(gotProbs, wantProbs) {
+		t.Fatalf("%d records, Run %d (bounds %v); problems %q, Run %q", len(got), len(want), sp.bounds, gotProbs, wantProbs)
+	}
+}

@@ -175,7 +175,8 @@ func store(t testing.TB, db string, recs []flowlog.Record, res []verdict.Result)
 }
 
 // storeBefore stores recs into db through a sink that knows only the
-// migrations before version (a database made by an older flowsift).
+// migrations before version (a database made by an older flowsift: before
+// 11, migration 1 sorted flows by flowsOrderBefore11).
 func storeBefore(t testing.TB, db string, version int, recs []flowlog.Record, res []verdict.Result) {
 	t.Helper()
 	var before []Migration
@@ -183,6 +184,9 @@ func storeBefore(t testing.TB, db string, version int, recs []flowlog.Record, re
 		if m.Version < version {
 			before = append(before, m)
 		}
+	}
+	if version <= 11 {
+		before[0].SQL = func(s Schema) []string { return []string{s.flowsDDL("flows", flowsOrderBefore11, 1)} }
 	}
 	saved := Migrations
 	Migrations = before

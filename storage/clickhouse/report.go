@@ -72,7 +72,7 @@ func rangeWhere(from, to int64) string {
 // ReportURL connects to url, brings the schema up to date (creating and
 // backfilling a missing rollup) and answers q from the rollups.
 func ReportURL(ctx context.Context, url string, opts Options, q ReportQuery) (*Aggregates, error) {
-	conn, _, s, _, err := connectMigrated(ctx, url, opts.withDefaults())
+	conn, _, s, _, err := connectMigrated(ctx, url, opts.withDefaults(), false)
 	if err != nil {
 		return nil, err
 	}

@@ -215,10 +215,13 @@ type Schema struct {
 
 func (s Schema) table(name string) string { return quote(s.DB) + "." + quote(name) }
 
-// FlowsDDL creates the raw table as migration 1 did (migration 11 sorts
-// it by flowsOrder).
+// FlowsDDL creates the raw table of a new database (migration 1), sorted
+// by flowsOrder. Databases made before migration 11 have flows sorted by
+// flowsOrderBefore11 and are rewritten by that step; for them migration 1
+// never runs again (a step whose record was lost reruns as a no-op: IF
+// NOT EXISTS).
 func (s Schema) FlowsDDL() string {
-	return s.flowsDDL("flows", "`start`, `iface`, `dport`, `dst`", 1)
+	return s.flowsDDL("flows", flowsOrder, 1)
 }
 
 // flowsOrder is the sort key of flows since migration 11: within a day,
@@ -341,7 +344,10 @@ type Migration struct {
 	// Run, when set, carries the step out instead of running SQL in
 	// order: a step whose statements are safe to repeat only from some
 	// states (it looks at the database first). SQL still lists them all.
-	Run func(context.Context, driver.Conn, Schema) error
+	// rewrite says whether the step may rewrite a table holding data
+	// (flowsift db migrate, with the writers stopped); without it such a
+	// step fails with ErrNeedsMigrate.
+	Run func(ctx context.Context, conn driver.Conn, s Schema, rewrite bool) error
 }
 
 // Migrations is the schema history, oldest first. Append; never edit a
@@ -373,8 +379,10 @@ type MigrateResult struct {
 
 // Migrate brings database s.DB to the latest schema version, creating the
 // database when missing. Already applied steps are skipped; running it
-// twice changes nothing.
-func Migrate(ctx context.Context, conn driver.Conn, s Schema) (MigrateResult, error) {
+// twice changes nothing. rewrite allows the steps that rewrite a table
+// holding data (see Migration.Run): flowsift db migrate sets it, the sink,
+// report and what-if do not.
+func Migrate(ctx context.Context, conn driver.Conn, s Schema, rewrite bool) (MigrateResult, error) {
 	res := MigrateResult{Features: s.F}
 	if err := conn.Exec(ctx, "CREATE DATABASE IF NOT EXISTS "+quote(s.DB)); err != nil {
 		return res, fmt.Errorf("clickhouse: create database %s: %w", s.DB, err)
@@ -406,7 +414,7 @@ func Migrate(ctx context.Context, conn driver.Conn, s Schema) (MigrateResult, er
 			res.Version = m.Version
 			continue
 		}
-		if err := m.apply(ctx, conn, s); err != nil {
+		if err := m.apply(ctx, conn, s, rewrite); err != nil {
 			return res, fmt.Errorf("clickhouse: migration %d (%s): %w", m.Version, m.Name, err)
 		}
 		batch, err := conn.PrepareBatch(ctx, "INSERT INTO "+s.table("schema_migrations")+" (version, name, applied)")
@@ -428,9 +436,9 @@ func Migrate(ctx context.Context, conn driver.Conn, s Schema) (MigrateResult, er
 }
 
 // apply carries one step out.
-func (m Migration) apply(ctx context.Context, conn driver.Conn, s Schema) error {
+func (m Migration) apply(ctx context.Context, conn driver.Conn, s Schema, rewrite bool) error {
 	if m.Run != nil {
-		return m.Run(ctx, conn, s)
+		return m.Run(ctx, conn, s, rewrite)
 	}
 	for _, q := range m.SQL(s) {
 		if err := conn.Exec(ctx, q); err != nil && !columnExists(ctx, conn, s, q) {

@@ -109,7 +109,7 @@ type Sink struct {
 // earlier run are replayed first.
 func Open(ctx context.Context, url string, opts Options) (*Sink, error) {
 	opts = opts.withDefaults()
-	conn, t, sch, _, err := connectMigrated(ctx, url, opts)
+	conn, t, sch, _, err := connectMigrated(ctx, url, opts, false)
 	if err != nil {
 		return nil, err
 	}
@@ -201,9 +201,9 @@ func connect(ctx context.Context, t Target, opts Options) (driver.Conn, Features
 }
 
 // MigrateURL connects to url and brings its schema up to date (flowsift db
-// migrate).
+// migrate), rewriting tables where a step needs it: stop the writers first.
 func MigrateURL(ctx context.Context, url string, opts Options) (MigrateResult, error) {
-	conn, _, _, res, err := connectMigrated(ctx, url, opts.withDefaults())
+	conn, _, _, res, err := connectMigrated(ctx, url, opts.withDefaults(), true)
 	if err != nil {
 		return res, err
 	}
@@ -212,8 +212,9 @@ func MigrateURL(ctx context.Context, url string, opts Options) (MigrateResult, e
 }
 
 // connectMigrated connects to url (opts with their defaults) and brings
-// the schema up to date. The caller closes the connection.
-func connectMigrated(ctx context.Context, url string, opts Options) (driver.Conn, Target, Schema, MigrateResult, error) {
+// the schema up to date, rewriting tables only when rewrite is set (see
+// Migrate). The caller closes the connection.
+func connectMigrated(ctx context.Context, url string, opts Options, rewrite bool) (driver.Conn, Target, Schema, MigrateResult, error) {
 	t, err := ParseURL(url)
 	if err != nil {
 		return nil, t, Schema{}, MigrateResult{}, err
@@ -223,7 +224,7 @@ func connectMigrated(ctx context.Context, url string, opts Options) (driver.Conn
 		return nil, t, Schema{}, MigrateResult{}, err
 	}
 	s := Schema{DB: t.Database, F: f, RetentionDays: opts.RetentionDays}
-	res, err := Migrate(ctx, conn, s)
+	res, err := Migrate(ctx, conn, s, rewrite)
 	if err != nil {
 		conn.Close()
 		return nil, t, s, res, err

@@ -173,7 +173,7 @@ func (q WhatifQuery) SQL(s Schema) string {
 func WhatifRows(ctx context.Context, url string, opts Options, q WhatifQuery, fn func(*whatif.Row)) error {
 	opts = opts.withDefaults()
 	opts.InsertTimeout = 30 * time.Minute // a long SELECT is not a hung INSERT
-	conn, _, s, _, err := connectMigrated(ctx, url, opts)
+	conn, _, s, _, err := connectMigrated(ctx, url, opts, false)
 	if err != nil {
 		return err
 	}
