@@ -298,3 +298,42 @@ func TestSpaceDiffShared(t *testing.T) {
 		t.Errorf("the interface with local prefixes got the others' difference: %s", a)
 	}
 }
+
+// TestAttributeOwnInterface: with several interfaces described only in the
+// proposed set, a record's change is attributed to its own interface,
+// every run the same.
+func TestAttributeOwnInterface(t *testing.T) {
+	sg := &policy.Layer{Name: "sg-x", Kind: policy.KindAWSSG}
+	sg.In.Rules = []*policy.Rule{rule("sg-x/ingress/0", policy.Allow, 6, 443, 443, "0.0.0.0/0", policy.KindAWSSG, 0)}
+	sg.In.Default = policy.Outcome{Action: policy.Deny, ID: "default/aws-sg/deny"}
+	sg.Out.Default = sg.In.Default
+	// eni-d has no layer at all: its change reaches the last resort of
+	// Attribute (no layer on either side to name a binding).
+	layers := func(id string) []*policy.Layer {
+		if id == "eni-d" {
+			return nil
+		}
+		return []*policy.Layer{sg}
+	}
+	mk := func(ids ...string) *policy.Set {
+		s := &policy.Set{}
+		for i, id := range ids {
+			s.Interfaces = append(s.Interfaces, &policy.Interface{ID: id, Provider: "aws",
+				Addrs: []netip.Addr{netip.AddrFrom4([4]byte{10, 0, 0, byte(i + 1)})}, Layers: layers(id)})
+		}
+		s.Index()
+		return s
+	}
+	c := NewComparison(mk("eni-a"), mk("eni-a", "eni-b", "eni-c", "eni-d"))
+	for run := 0; run < 20; run++ {
+		for i, id := range []string{"eni-b", "eni-c", "eni-d"} {
+			rec := flowlog.Record{Iface: id, Src: netip.MustParseAddr("198.51.100.7"), Dst: netip.AddrFrom4([4]byte{10, 0, 0, byte(i + 2)}),
+				SrcPort: 40000, DstPort: 443, Proto: 6, Direction: flowlog.DirIngress}
+			var j Judgment
+			c.Judge(&rec, verdict.Reply{}, &j)
+			if j.Change == NoChange || j.Attribution != "interface:"+id {
+				t.Fatalf("run %d: %s: change %q attributed to %q", run, id, j.Change, j.Attribution)
+			}
+		}
+	}
+}

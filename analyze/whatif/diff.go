@@ -339,8 +339,9 @@ func (d *Diff) RuleStatus(r *policy.Rule, proposed bool) Status {
 // Attribute names the change responsible for a changed verdict (POLICY.md
 // 10): the first layer whose outcome changed; its deciding rule after if
 // new or modified, else its deciding rule before if gone or modified, else
-// the layer's binding or order change.
-func (d *Diff) Attribute(before, after *verdict.Result) string {
+// the layer's binding or order change; iface is the record's interface
+// (for a change of the interfaces described).
+func (d *Diff) Attribute(before, after *verdict.Result, iface string) string {
 	lb, la := before.Layers(), after.Layers()
 	n := max(len(lb), len(la))
 	for i := 0; i < n; i++ {
@@ -372,11 +373,16 @@ func (d *Diff) Attribute(before, after *verdict.Result) string {
 		return d.bindingFor(a.Scope, a.Layer.Kind, a.Layer.Name+"/"+a.Dir.String())
 	}
 	if !before.Covered || !after.Covered {
-		for _, es := range d.bindings {
-			for _, e := range es {
-				if strings.HasPrefix(e.ID, "interface:") {
-					return e.ID
-				}
+		// The record's interface appeared or disappeared: its own entry.
+		// Without one (a record naming no interface, matched by address),
+		// the first interface entry in the diff's order (the sets' order), so that
+		// the attribution is the same on every run.
+		if e := d.byID["interface:"+iface]; e != nil && iface != "" {
+			return e.ID
+		}
+		for _, e := range d.Entries {
+			if e.Status == Binding && strings.HasPrefix(e.ID, "interface:") {
+				return e.ID
 			}
 		}
 	}

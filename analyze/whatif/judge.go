@@ -107,7 +107,7 @@ func (c *Comparison) Judge(rec *flowlog.Record, rep verdict.Reply, j *Judgment) 
 	j.Change = Classify(j.Before.Verdict, j.After.Verdict)
 	j.Attribution = ""
 	if j.Change != NoChange {
-		j.Attribution = c.Diff.Attribute(&j.Before, &j.After)
+		j.Attribution = c.Diff.Attribute(&j.Before, &j.After, rec.Iface)
 	}
 }
 
