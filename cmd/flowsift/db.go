@@ -24,8 +24,11 @@ changes nothing. analyze --store runs it on first use as well.
 
 Upgrading a database made before schema version 11 rewrites flows once,
 sorted by day, interface, direction, verdict, finding, port and source (about
-15 % fewer bytes on disk): stop every flowsift writing to the database, then
-run this command. A crash in the middle is harmless: run it again.
+15 % fewer bytes on disk). Only this command does it: stop every flowsift
+writing to the database, then run it (analyze --store, report and whatif
+--from refuse such a database until then). A crash in the middle is
+harmless: run it again (dropping the lock table migrate_lock first if the
+error says it is held and no other migration runs).
 
 The server version is detected: Debian's clickhouse-server 18.16 gets plain
 types (FixedString(16) addresses, String, no codecs, no TTL); current
