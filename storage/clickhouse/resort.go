@@ -52,7 +52,7 @@ var ErrNeedsMigrate = errors.New("the schema upgrade rewrites table flows: stop 
 func (s Schema) resortStatements(days []uint32) []string {
 	q := []string{"DROP TABLE IF EXISTS " + s.table("flows_resort"), s.flowsDDL("flows_resort", flowsOrder, math.MaxInt)}
 	q = append(q, s.dropViews()...)
-	cols := quotedList(flowColumnNames())
+	cols := insertColumns()
 	copyRows := "INSERT INTO " + s.table("flows_resort") + " (" + cols + ") SELECT " + cols + " FROM " + s.table("flows")
 	if days == nil {
 		q = append(q, copyRows)
@@ -91,17 +91,11 @@ func (s Schema) dropViews() []string {
 	return append(q, "DROP TABLE IF EXISTS "+s.table("flow_keys_mv"))
 }
 
-func flowColumnNames() []string {
-	names := make([]string, len(flowColumns))
-	for i, c := range flowColumns {
-		names[i] = c.name
-	}
-	return names
-}
-
-// flowsDays lists the day partitions of flows.
+// flowsDays lists the day partitions of flows (from the server's list of
+// parts: no column is read).
 func flowsDays(ctx context.Context, conn driver.Conn, s Schema) ([]uint32, error) {
-	rows, err := conn.Query(ctx, "SELECT DISTINCT toYYYYMMDD(`start`) AS d FROM "+s.table("flows")+" ORDER BY d")
+	rows, err := conn.Query(ctx, "SELECT DISTINCT toUInt32(`partition`) AS d FROM system.parts "+
+		"WHERE `active` AND `database` = ? AND `table` = 'flows' ORDER BY d", s.DB)
 	if err != nil {
 		return nil, fmt.Errorf("days of %s.flows: %w", s.DB, err)
 	}
@@ -184,8 +178,15 @@ func rewriteFlows(ctx context.Context, conn driver.Conn, s Schema) error {
 	// Without IF NOT EXISTS: the creator holds the lock.
 	if err := conn.Exec(ctx, "CREATE TABLE "+lock+" (`holder` String, `since` DateTime('UTC')) ENGINE = TinyLog"); err != nil {
 		if held, _ := tableExists(ctx, conn, s, "migrate_lock"); held {
-			return fmt.Errorf("another flowsift db migrate holds %s.migrate_lock; if none is running (one that crashed left it), "+
-				"run DROP TABLE %s and migrate again", s.DB, lock)
+			// Who holds it, as the holder wrote (nothing if it crashed
+			// before writing).
+			var holder string
+			var since time.Time
+			if conn.QueryRow(ctx, "SELECT `holder`, `since` FROM "+lock+" LIMIT 1").Scan(&holder, &since) == nil {
+				holder = " (" + holder + ", since " + since.UTC().Format(time.DateTime) + " UTC)"
+			}
+			return fmt.Errorf("another flowsift db migrate holds %s.migrate_lock%s; if none is running (one that crashed left it), "+
+				"run DROP TABLE %s and migrate again", s.DB, holder, lock)
 		}
 		return fmt.Errorf("taking the migration lock: %w", err)
 	}

@@ -54,9 +54,13 @@ func (s Schema) FlowKeysDDL() string {
 	return b.String()
 }
 
+// flowKeysOf is the bucket and key of flow_keys computed from a row of
+// flows.
+const flowKeysOf = "toStartOfHour(`start`) AS `bucket`, `iface`, `direction`, `src`, `dst`, `sport`, `dport`, `proto`, `reply`, " +
+	icmpExpr + " AS `icmp`"
+
 func (s Schema) flowKeysSelect(where string) string {
-	q := "SELECT toStartOfHour(`start`) AS `bucket`, `iface`, `direction`, `src`, `dst`, `sport`, `dport`, `proto`, `reply`, " +
-		icmpExpr + " AS `icmp`, sumState(toUInt64(1)) AS `flows`, sumState(`packets`) AS `packets`, sumState(`bytes`) AS `bytes`, " +
+	q := "SELECT " + flowKeysOf + ", sumState(toUInt64(1)) AS `flows`, sumState(`packets`) AS `packets`, sumState(`bytes`) AS `bytes`, " +
 		"minState(`start`) AS `first`, maxState(`end`) AS `last`\nFROM " + s.table("flows")
 	if where != "" {
 		q += " WHERE " + where
@@ -97,8 +101,7 @@ func (s Schema) FlowKeysReconcileSQL(lo, hi int64) string {
 		"SELECT `bucket`, " + keys + ", sumState(toUInt64(`f`)), sumState(toUInt64(`p`)), sumState(toUInt64(`b`)), " +
 		"minState(`t0`), maxState(`t1`) FROM (\n" +
 		"  SELECT `bucket`, " + keys + ", sum(`f`) AS `f`, sum(`p`) AS `p`, sum(`b`) AS `b`, min(`t0`) AS `t0`, max(`t1`) AS `t1` FROM (\n" +
-		"    SELECT toStartOfHour(`start`) AS `bucket`, `iface`, `direction`, `src`, `dst`, `sport`, `dport`, `proto`, `reply`, " +
-		icmpExpr + " AS `icmp`, toInt64(1) AS `f`, toInt64(`packets`) AS `p`, toInt64(`bytes`) AS `b`, `start` AS `t0`, `end` AS `t1`\n" +
+		"    SELECT " + flowKeysOf + ", toInt64(1) AS `f`, toInt64(`packets`) AS `p`, toInt64(`bytes`) AS `b`, `start` AS `t0`, `end` AS `t1`\n" +
 		"    FROM " + s.table("flows") + " WHERE " + rng("`start`") + "\n" +
 		"    UNION ALL\n" +
 		"    SELECT `bucket`, " + keys + ", -toInt64(sumMerge(`flows`)) AS `f`, -toInt64(sumMerge(`packets`)) AS `p`, " +
