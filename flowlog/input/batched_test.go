@@ -70,12 +70,8 @@ func TestRunBatchedSameAsRun(t *testing.T) {
 		t.Fatalf("%d files summed up, want %d (one unusable)", len(bsum.Files), len(sum.Files))
 	}
 	for i, w := range sum.Files {
-		g := *bsum.Files[i]
-		g.OnProblem = nil
-		wc := *w
-		wc.OnProblem = nil
-		if fmt.Sprintf("%+v", g) != fmt.Sprintf("%+v", wc) {
-			t.Fatalf("summary of file %d differs:\n%+v\n%+v", i, g, wc)
+		if !sameTally(bsum.Files[i], w) {
+			t.Fatalf("summary of file %d differs:\n%+v\n%+v", i, *bsum.Files[i], *w)
 		}
 	}
 }

@@ -69,6 +69,31 @@ func readWhole(t *testing.T, paths []string, opts Options) ([]string, []string, 
 	return recs, probs, sum
 }
 
+// readParts is RunParts' view of paths with workers: the records of its
+// parts concatenated (JSONL), the number of parts, the problems and the
+// summary.
+func readParts(t *testing.T, paths []string, workers int) ([]string, int, []string, *Summary) {
+	t.Helper()
+	var recs, probs []string
+	parts, sum, err := RunParts(Expand(paths, nil), Options{OnProblem: func(p flowlog.Problem) { probs = append(probs, p.String()) }},
+		workers, func() *[]string { return new([]string) },
+		func(p *[]string, r *flowlog.Record) { *p = append(*p, string(flowlog.AppendJSON(nil, r))) })
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range parts {
+		recs = append(recs, *p...)
+	}
+	return recs, len(parts), probs, sum
+}
+
+// sameTally compares two tallies, their OnProblem aside.
+func sameTally(a, b *flowlog.Tally) bool {
+	x, y := *a, *b
+	x.OnProblem, y.OnProblem = nil, nil
+	return fmt.Sprintf("%+v", x) == fmt.Sprintf("%+v", y)
+}
+
 // TestRunPartsSameAsRun: whatever the number of ranges and whatever the
 // headers in mid-file, the parts concatenated hold Run's records in Run's
 // order, the problems are Run's (line numbers of the whole file, in
@@ -107,19 +132,9 @@ func TestRunPartsSameAsRun(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			want, wantProbs, wantSum := readWhole(t, tc.paths, Options{})
 			for _, workers := range []int{1, 2, 3} {
-				var gotProbs []string
-				parts, sum, err := RunParts(Expand(tc.paths, nil), Options{OnProblem: func(p flowlog.Problem) { gotProbs = append(gotProbs, p.String()) }},
-					workers, func() *[]string { return new([]string) },
-					func(p *[]string, r *flowlog.Record) { *p = append(*p, string(flowlog.AppendJSON(nil, r))) })
-				if err != nil {
-					t.Fatal(err)
-				}
-				if workers == 3 && len(parts) != tc.parts {
-					t.Errorf("%d workers: %d parts, want %d", workers, len(parts), tc.parts)
-				}
-				var got []string
-				for _, p := range parts {
-					got = append(got, *p...)
+				got, nparts, gotProbs, sum := readParts(t, tc.paths, workers)
+				if workers == 3 && nparts != tc.parts {
+					t.Errorf("%d workers: %d parts, want %d", workers, nparts, tc.parts)
 				}
 				if !slices.Equal(got, want) {
 					i := 0
@@ -135,10 +150,8 @@ func TestRunPartsSameAsRun(t *testing.T) {
 					t.Fatalf("%d files summed up, want %d", len(sum.Files), len(wantSum.Files))
 				}
 				for i, w := range wantSum.Files {
-					g, wc := *sum.Files[i], *w
-					g.OnProblem, wc.OnProblem = nil, nil
-					if fmt.Sprintf("%+v", g) != fmt.Sprintf("%+v", wc) {
-						t.Fatalf("%d workers: summary of file %d differs:\n%+v\n%+v", workers, i, g, wc)
+					if !sameTally(sum.Files[i], w) {
+						t.Fatalf("%d workers: summary of file %d differs:\n%+v\n%+v", workers, i, *sum.Files[i], *w)
 					}
 				}
 			}
@@ -171,19 +184,9 @@ func TestRunPartsManyProblems(t *testing.T) {
 	defer func() { maxBuffered = saved }()
 	p := splitFile(t, "plain.log", flowgen.AWSDefaultFields, false, nil)
 	want, wantProbs, _ := readWhole(t, []string{p}, Options{})
-	var gotProbs []string
-	parts, _, err := RunParts(Expand([]string{p}, nil), Options{OnProblem: func(p flowlog.Problem) { gotProbs = append(gotProbs, p.String()) }},
-		3, func() *[]string { return new([]string) },
-		func(p *[]string, r *flowlog.Record) { *p = append(*p, string(flowlog.AppendJSON(nil, r))) })
-	if err != nil {
-		t.Fatal(err)
-	}
-	var got []string
-	for _, p := range parts {
-		got = append(got, *p...)
-	}
-	if len(parts) != 2 || !slices.Equal(got, want) {
-		t.Fatalf("%d parts, %d records (Run: %d)", len(parts), len(got), len(want))
+	got, nparts, gotProbs, _ := readParts(t, []string{p}, 3)
+	if nparts != 2 || !slices.Equal(got, want) {
+		t.Fatalf("%d parts, %d records (Run: %d)", nparts, len(got), len(want))
 	}
 	if len(wantProbs) < 3*maxBuffered || !slices.Equal(gotProbs, wantProbs) {
 		t.Fatalf("problems differ:\n%q\n%q", gotProbs, wantProbs)
@@ -224,24 +227,12 @@ func FuzzRunParts(f *testing.F) {
 			t.Fatal(err)
 		}
 		want, wantProbs, wantSum := readWhole(t, []string{p}, Options{})
-		var gotProbs []string
-		parts, sum, err := RunParts(Expand([]string{p}, nil), Options{OnProblem: func(p flowlog.Problem) { gotProbs = append(gotProbs, p.String()) }},
-			3, func() *[]string { return new([]string) },
-			func(p *[]string, r *flowlog.Record) { *p = append(*p, string(flowlog.AppendJSON(nil, r))) })
-		if err != nil {
-			t.Fatal(err)
-		}
-		var got []string
-		for _, p := range parts {
-			got = append(got, *p...)
-		}
+		got, _, gotProbs, sum := readParts(t, []string{p}, 3)
 		if !slices.Equal(got, want) || !slices.Equal(gotProbs, wantProbs) {
 			t.Fatalf("records or problems differ:\n%q\n%q\n%q\n%q", got, want, gotProbs, wantProbs)
 		}
-		g, w := *sum.Files[0], *wantSum.Files[0]
-		g.OnProblem, w.OnProblem = nil, nil
-		if fmt.Sprintf("%+v", g) != fmt.Sprintf("%+v", w) {
-			t.Fatalf("summary differs:\n%+v\n%+v", g, w)
+		if !sameTally(sum.Files[0], wantSum.Files[0]) {
+			t.Fatalf("summary differs:\n%+v\n%+v", *sum.Files[0], *wantSum.Files[0])
 		}
 	})
 }
