@@ -100,33 +100,22 @@ func BenchmarkClickHouseInsert(b *testing.B) {
 		recs, res := benchRecords(dense)
 		want := inputTotals(recs)
 		b.Run("sink/"+name, func(b *testing.B) {
-			var dbs []string
-			var cpu cpuMeter
-			m := benchutil.Start(b)
-			for b.Loop() {
-				b.StopTimer()
-				db := srv.NewDatabase(b)
-				dbs = append(dbs, db)
-				opts := testOptions(b)
-				opts.Logf = nil
-				cpu.start(b, syscall.RUSAGE_SELF)
-				b.StartTimer()
-				s, err := Open(context.Background(), srv.URL(db), opts)
-				if err != nil {
-					b.Fatal(err)
+			opts := testOptions(b)
+			opts.Logf = nil
+			db := timeInserts(b, len(recs), syscall.RUSAGE_SELF, func(db string) func() {
+				return func() {
+					s, err := Open(context.Background(), srv.URL(db), opts)
+					if err != nil {
+						b.Fatal(err)
+					}
+					writeAll(b, s, recs, res)
+					if err := s.Close(); err != nil {
+						b.Fatal(err)
+					}
 				}
-				writeAll(b, s, recs, res)
-				if err := s.Close(); err != nil {
-					b.Fatal(err)
-				}
-				b.StopTimer()
-				cpu.stop(b, syscall.RUSAGE_SELF)
-				b.StartTimer()
-			}
-			m.Stop(int64(b.N) * int64(len(recs)))
-			cpu.report(b, int64(b.N)*int64(len(recs)))
-			checkStored(b, dbs[0], want)
-			b.ReportMetric(diskPerFlow(b, dbs[0]), "disk-bytes/flow")
+			})
+			checkStored(b, db, want)
+			b.ReportMetric(diskPerFlow(b, db), "disk-bytes/flow")
 		})
 		// clickhouse-client/raw-only: the same rows into the raw table
 		// alone, no view: the server's floor for this row on this machine.
@@ -153,13 +142,7 @@ func benchClient(b *testing.B, recs []flowlog.Record, res []verdict.Result, want
 	}
 	tsv := filepath.Join(b.TempDir(), "flows.tsv")
 	writeTSV(b, tsv, recs, res)
-	var dbs []string
-	var cpu cpuMeter
-	m := benchutil.Start(b)
-	for b.Loop() {
-		b.StopTimer()
-		db := srv.NewDatabase(b)
-		dbs = append(dbs, db)
+	db := timeInserts(b, len(recs), syscall.RUSAGE_CHILDREN, func(db string) func() {
 		if rawOnly {
 			f, err := DetectFeatures(context.Background(), conn(b))
 			if err != nil {
@@ -178,25 +161,47 @@ func benchClient(b *testing.B, recs []flowlog.Record, res []verdict.Result, want
 		cmd := exec.Command(client, "--host", "127.0.0.1", "--port", strconv.Itoa(srv.Port),
 			"--query", "INSERT INTO "+db+".flows ("+insertColumns()+") FORMAT TabSeparated")
 		cmd.Stdin = in
-		cpu.start(b, syscall.RUSAGE_CHILDREN)
-		b.StartTimer()
-		out, err := cmd.CombinedOutput()
-		b.StopTimer()
-		cpu.stop(b, syscall.RUSAGE_CHILDREN)
-		in.Close()
-		if err != nil {
-			b.Fatalf("clickhouse-client: %v\n%s", err, out)
+		return func() {
+			out, err := cmd.CombinedOutput()
+			in.Close()
+			if err != nil {
+				b.Fatalf("clickhouse-client: %v\n%s", err, out)
+			}
 		}
-		b.StartTimer()
-	}
-	m.Stop(int64(b.N) * int64(len(recs)))
-	cpu.report(b, int64(b.N)*int64(len(recs)))
+	})
 	if !rawOnly {
-		checkStored(b, dbs[0], want)
-	} else if got := queryTotals(b, conn(b), "SELECT toInt64(count()), toInt64(sum(packets)), toInt64(sum(bytes)) FROM "+dbs[0]+".flows"); got != want {
+		checkStored(b, db, want)
+	} else if got := queryTotals(b, conn(b), "SELECT toInt64(count()), toInt64(sum(packets)), toInt64(sum(bytes)) FROM "+db+".flows"); got != want {
 		b.Fatalf("flows holds %v, input %v", got, want)
 	}
-	b.ReportMetric(diskPerFlow(b, dbs[0]), "disk-bytes/flow")
+	b.ReportMetric(diskPerFlow(b, db), "disk-bytes/flow")
+}
+
+// timeInserts runs b's loop: each round a new database made ready by
+// prepare (not timed), then the insert prepare returns (timed, with the
+// CPU of who and of the server). It reports rows/s and CPU per row and
+// returns the first round's database.
+func timeInserts(b *testing.B, rows int, who int, prepare func(db string) (insert func())) string {
+	var first string
+	var cpu cpuMeter
+	m := benchutil.Start(b)
+	for b.Loop() {
+		b.StopTimer()
+		db := srv.NewDatabase(b)
+		if first == "" {
+			first = db
+		}
+		insert := prepare(db)
+		cpu.start(b, who)
+		b.StartTimer()
+		insert()
+		b.StopTimer()
+		cpu.stop(b, who)
+		b.StartTimer()
+	}
+	m.Stop(int64(b.N) * int64(rows))
+	cpu.report(b, int64(b.N)*int64(rows))
+	return first
 }
 
 func diskPerFlow(b *testing.B, db string) float64 {
