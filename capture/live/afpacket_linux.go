@@ -103,38 +103,58 @@ func OpenInterface(iface string, o Options) ([]Source, error) {
 		if err != nil {
 			return fail(err)
 		}
-		s := &afSource{tp: tp, link: link}
-		out = append(out, s)
-		if prog != nil {
-			// The socket receives from the moment it is bound, before a
-			// filter can be attached: as libpcap does, reject everything,
-			// drop what the ring caught meanwhile, then attach the filter,
-			// so that no frame the filter would drop is ever read.
-			if err := tp.SetBPF(rejectAll); err != nil {
-				return fail(fmt.Errorf("attaching the filter: %w", err))
+		out = append(out, &afSource{tp: tp, link: link})
+		if prog == nil {
+			if err := joinFanout(tp, o.Workers, fanout); err != nil {
+				return fail(err)
 			}
-			drainRing(tp)
-			if err := tp.SetBPF(prog); err != nil {
-				return fail(fmt.Errorf("attaching the filter: %w", err))
-			}
+			continue
 		}
-		if o.Workers > 1 {
-			if err := tp.SetFanout(afpacket.FanoutHash, fanout); err != nil {
-				return fail(fmt.Errorf("joining fanout group %d: %w", fanout, err))
-			}
+		// The socket receives from the moment it is bound, before a
+		// filter can be attached: as libpcap does, reject everything,
+		// drop what the ring caught meanwhile (below), then attach the
+		// filter, so that no frame the filter would drop is ever read.
+		if err := tp.SetBPF(rejectAll); err != nil {
+			return fail(fmt.Errorf("attaching the filter: %w", err))
+		}
+	}
+	if prog == nil {
+		return out, nil
+	}
+	// Wait out the TPACKET_V3 block timeout (10 ms) once for all the rings,
+	// so that a block still being filled is handed over too.
+	time.Sleep(15 * time.Millisecond)
+	for _, s := range out {
+		tp := s.(*afSource).tp
+		drainRing(tp)
+		if err := tp.SetBPF(prog); err != nil {
+			return fail(fmt.Errorf("attaching the filter: %w", err))
+		}
+		if err := joinFanout(tp, o.Workers, fanout); err != nil {
+			return fail(err)
 		}
 	}
 	return out, nil
 }
 
+// joinFanout puts one of several workers' sockets into the fanout group
+// (packets spread by flow hash); a single worker needs none.
+func joinFanout(tp *afpacket.TPacket, workers int, group uint16) error {
+	if workers <= 1 {
+		return nil
+	}
+	if err := tp.SetFanout(afpacket.FanoutHash, group); err != nil {
+		return fmt.Errorf("joining fanout group %d: %w", group, err)
+	}
+	return nil
+}
+
 // rejectAll is a BPF program that accepts no packet (ret #0).
 var rejectAll = []bpf.RawInstruction{{Op: 0x06, K: 0}}
 
-// drainRing reads and drops every frame the ring holds, waiting out the
-// TPACKET_V3 block timeout (10 ms) so that a block still being filled is
-// handed over too: it stops at the first poll timeout after that.
+// drainRing reads and drops every frame the ring holds (the caller has
+// waited out the block timeout): it stops at the first poll timeout.
 func drainRing(tp *afpacket.TPacket) {
-	time.Sleep(15 * time.Millisecond)
 	for {
 		if _, _, err := tp.ZeroCopyReadPacketData(); err != nil {
 			return
