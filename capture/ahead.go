@@ -10,13 +10,14 @@ type Prefetcher interface {
 	PrefetchEntry(h uint64)
 }
 
-// aheadDepth is the number of packets an Ahead holds (a power of two). The
+// AheadDepth is the number of packets an Ahead holds (a power of two; a
+// Prefetcher keeps as many prefetched keys). The
 // index slot of a packet is fetched when it is pushed, its entry half the
 // ring later and it is added when it leaves the ring: on a table larger
 // than the CPU caches each step has the time of several packets' work to
 // arrive, and the misses of several packets overlap instead of stalling
 // one after another.
-const aheadDepth = 8
+const AheadDepth = 8
 
 // Ahead is the short queue of decoded packets between a decoder and a
 // flow table that lets the table prefetch: decode a frame into Slot, call
@@ -28,8 +29,8 @@ const aheadDepth = 8
 // whose table is not a Prefetcher) only queues.
 type Ahead struct {
 	pf      Prefetcher
-	pkts    [aheadDepth]Packet
-	hash    [aheadDepth]uint64
+	pkts    [AheadDepth]Packet
+	hash    [AheadDepth]uint64
 	head, n int
 }
 
@@ -42,20 +43,20 @@ func NewAhead(table any) *Ahead {
 }
 
 // Slot is the packet to decode the next frame into.
-func (a *Ahead) Slot() *Packet { return &a.pkts[(a.head+a.n)&(aheadDepth-1)] }
+func (a *Ahead) Slot() *Packet { return &a.pkts[(a.head+a.n)&(AheadDepth-1)] }
 
 // Push takes the packet just decoded into Slot. It returns the oldest
 // packet held when the queue is full (the caller adds it now), else nil.
 func (a *Ahead) Push() *Packet {
-	i := (a.head + a.n) & (aheadDepth - 1)
+	i := (a.head + a.n) & (AheadDepth - 1)
 	if a.pf != nil {
 		a.hash[i] = a.pf.Prefetch(&a.pkts[i])
-		if a.n >= aheadDepth/2 {
-			a.pf.PrefetchEntry(a.hash[(i-aheadDepth/2)&(aheadDepth-1)])
+		if a.n >= AheadDepth/2 {
+			a.pf.PrefetchEntry(a.hash[(i-AheadDepth/2)&(AheadDepth-1)])
 		}
 	}
 	a.n++
-	if a.n < aheadDepth {
+	if a.n < AheadDepth {
 		return nil
 	}
 	return a.Pop()
@@ -67,10 +68,7 @@ func (a *Ahead) Pop() *Packet {
 		return nil
 	}
 	p := &a.pkts[a.head]
-	a.head = (a.head + 1) & (aheadDepth - 1)
+	a.head = (a.head + 1) & (AheadDepth - 1)
 	a.n--
 	return p
 }
-
-// Len is the number of packets held.
-func (a *Ahead) Len() int { return a.n }

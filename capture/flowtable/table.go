@@ -142,7 +142,7 @@ type Table struct {
 
 	order []int32 // scratch of sortLRU
 
-	pend            [8]prefetched // keys Prefetch built, oldest first, for Add
+	pend            [capture.AheadDepth]prefetched // keys Prefetch built, oldest first, for Add
 	pendHead, pendN int
 	frags           []fragSlot
 	fragShift       uint
@@ -277,22 +277,24 @@ func (t *Table) Add(p *capture.Packet, emit Emit) {
 	var c tunCtx
 	var cp *tunCtx
 	var h uint64
+	kp := &k
 	if pd != nil && pd.h != 0 && (pd.k.ctx == 0 || pd.k.ctx == t.tun.hash && t.tun.valid) {
-		// Prefetch built the key from this packet; a tunnel context it
-		// took from the cache is still the cached one.
-		k, h, cp = pd.k, pd.h, &c
-		if k.ctx != 0 {
+		// Prefetch built the key from this packet (used in place: only
+		// Prefetch writes its slot); a tunnel context it took from the
+		// cache is still the cached one.
+		kp, h, cp = &pd.k, pd.h, &c
+		if kp.ctx != 0 {
 			cp = &t.tun.ctx
 		}
 	} else {
-		cp = t.flowKey(p, &k, &c, true)
+		cp = t.flowKey(p, kp, &c, true)
 		if p.FragOffset != 0 {
-			t.addLaterFragment(p, &k, cp, emit)
+			t.addLaterFragment(p, kp, cp, emit)
 			return
 		}
-		h = k.hash(t.seed)
+		h = kp.hash(t.seed)
 	}
-	i := t.find(&k, cp, h, emit)
+	i := t.find(kp, cp, h, emit)
 	e := &t.ents[i]
 	if e.packets|int64(e.fragPackets) != 0 && p.Time-e.first >= t.active {
 		t.emitEntry(i, WhyActive, emit)
@@ -310,7 +312,7 @@ func (t *Table) Add(p *capture.Packet, emit Emit) {
 	}
 	t.seen(i, p.Time)
 	if p.Fragment {
-		t.rememberFragment(p, &k, i)
+		t.rememberFragment(p, kp, i)
 	}
 }
 

@@ -82,8 +82,8 @@ type worker struct {
 	frames uint64
 	reason [capture.NumReasons]uint64
 
-	ahead            *capture.Ahead // decoded packets on their way to the table
-	sweep, nextSweep int64          // expiry sweeps, in packet time
+	ahead     *capture.Ahead // decoded packets on their way to the table
+	nextSweep int64          // packet time of the next expiry sweep
 
 	lastShip int64
 
@@ -219,7 +219,7 @@ func (w *worker) run() {
 	defer w.e.wg.Done()
 	var f capture.Frame
 	w.ahead = capture.NewAhead(w.table)
-	w.sweep, w.nextSweep = int64(w.e.cfg.Sweep), -1<<63
+	w.nextSweep = -1 << 63
 	ship := int64(w.e.cfg.Ship)
 	w.lastShip = w.e.cfg.Clock()
 	// After Stop the worker still reads what the kernel has queued, until
@@ -284,7 +284,7 @@ func (w *worker) count(p *capture.Packet) {
 	w.table.Add(p, w.emit)
 	if p.Reason == capture.ReasonNone && p.Time >= w.nextSweep {
 		w.table.Expire(p.Time, w.emit)
-		w.nextSweep = p.Time + w.sweep
+		w.nextSweep = p.Time + int64(w.e.cfg.Sweep)
 	}
 }
 
