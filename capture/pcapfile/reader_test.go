@@ -3,7 +3,6 @@ package pcapfile
 import (
 	"bufio"
 	"bytes"
-	"encoding/binary"
 	"errors"
 	"io"
 	"os"
@@ -249,27 +248,25 @@ func TestWriterRoundTrip(t *testing.T) {
 // through the gathering path) comes out whole, between ordinary frames,
 // in classic pcap; the frames around it are intact.
 func TestFrameLargerThanBuffer(t *testing.T) {
-	var file []byte
-	le := binary.LittleEndian
-	hdr := make([]byte, 24)
-	le.PutUint32(hdr[0:], 0xa1b2c3d4)
-	le.PutUint16(hdr[4:], 2)
-	le.PutUint16(hdr[6:], 4)
-	le.PutUint32(hdr[16:], 1<<30) // snaplen
-	le.PutUint32(hdr[20:], 1)     // Ethernet
-	file = append(file, hdr...)
+	var file bytes.Buffer
+	w, err := NewWriter(&file, capture.LinkEthernet, 1<<30, false)
+	if err != nil {
+		t.Fatal(err)
+	}
 	sizes := []int{60, 3*bufSize + 17, 1514, bufSize, 60}
 	for i, n := range sizes {
-		rec := make([]byte, 16)
-		le.PutUint32(rec[0:], uint32(1000+i))
-		le.PutUint32(rec[8:], uint32(n))
-		le.PutUint32(rec[12:], uint32(n))
-		file = append(file, rec...)
-		for j := 0; j < n; j++ {
-			file = append(file, byte(i*31+j))
+		data := make([]byte, n)
+		for j := range data {
+			data[j] = byte(i*31 + j)
+		}
+		if err := w.Write(int64(1000+i)*1e9, data, 0); err != nil {
+			t.Fatal(err)
 		}
 	}
-	r, err := NewReader(bytes.NewReader(file))
+	if err := w.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	r, err := NewReader(bytes.NewReader(file.Bytes()))
 	if err != nil {
 		t.Fatal(err)
 	}
