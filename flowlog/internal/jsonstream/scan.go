@@ -4,7 +4,8 @@ import (
 	"bytes"
 	"math/bits"
 	"unicode/utf8"
-	"unsafe"
+
+	"github.com/flowsift/flowsift/flowlog/internal/lex"
 )
 
 // Byte-level helpers for hand-written fast paths over one JSON value. They
@@ -46,10 +47,7 @@ func StringEnd(b []byte, i int) (end int, esc bool) {
 	for {
 		for j+8 <= len(b) {
 			// The loop condition bounds the load: no slice bounds check.
-			x := *(*uint64)(unsafe.Add(unsafe.Pointer(unsafe.SliceData(b)), j))
-			if !littleEndian {
-				x = bits.ReverseBytes64(x)
-			}
+			x := lex.Load8(b, j)
 			q := x ^ (lo * '"')
 			s := x ^ (lo * '\\')
 			m := ((q - lo) &^ q) | ((s - lo) &^ s)

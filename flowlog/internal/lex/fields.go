@@ -3,7 +3,6 @@ package lex
 import (
 	"bytes"
 	"math/bits"
-	"unsafe"
 )
 
 // Fields splits line at runs of spaces and tabs, ignoring leading and
@@ -82,9 +81,8 @@ func Spans(line []byte, dst []Span) int {
 	)
 	n, start, i := 0, 0, 0
 	if len(line) >= 8 {
-		base := unsafe.Pointer(unsafe.SliceData(line))
 		for ; i+8 <= len(line); i += 8 {
-			x := *(*uint64)(unsafe.Add(base, i)) ^ spc8
+			x := Load8(line, i) ^ spc8
 			m := ^(((x & lo7) + lo7) | x | lo7)
 			for m != 0 {
 				p := i + bits.TrailingZeros64(m)>>3

@@ -29,7 +29,7 @@ func ParseUint(b []byte, max uint64) (uint64, NumErr) {
 	if n <= 8 && cap(b) >= 8 {
 		// One word holds the whole field (the bytes after it belong to the
 		// same buffer and are shifted out): left-pad with '0' digits.
-		w := *(*uint64)(unsafe.Pointer(unsafe.SliceData(b)))
+		w := Load8(b, 0)
 		w = w<<(8*(8-n)) | 0x3030303030303030>>(8*n)
 		var ok bool
 		if v, ok = parse8(w); !ok {

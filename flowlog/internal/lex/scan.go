@@ -21,9 +21,14 @@ const ScanPad = 32
 func Padded(b []byte) bool { return cap(b)-len(b) >= ScanPad }
 
 // Load8 returns the eight bytes at b[i:] as a little-endian word (b[i] in
-// the low byte). Same contract as the Scan functions.
+// the low byte) on any machine: every word-at-a-time scan of text loads
+// through it. Same contract as the Scan functions.
 func Load8(b []byte, i int) uint64 {
-	return *(*uint64)(unsafe.Add(unsafe.Pointer(unsafe.SliceData(b)), i))
+	w := *(*uint64)(unsafe.Add(unsafe.Pointer(unsafe.SliceData(b)), i))
+	if !littleEndian {
+		w = bits.ReverseBytes64(w)
+	}
+	return w
 }
 
 // LeadingDigits is the number of ASCII digits at the start of w (0 to 8),

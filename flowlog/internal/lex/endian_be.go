@@ -1,6 +1,6 @@
 //go:build !(386 || amd64 || arm || arm64 || loong64 || mips64le || mipsle || ppc64le || riscv64 || wasm)
 
-package jsonstream
+package lex
 
 // littleEndian: words loaded from memory have the first byte lowest.
 const littleEndian = false
