@@ -141,6 +141,22 @@ func (t *Tally) Note(n Notice, detail string) {
 	}
 }
 
+// Add adds o's counts to t: records, NODATA, SKIPDATA, blank and header
+// lines, bad packet addresses, malformed positions and truncation (the
+// file-level state, path, format and notices, stays t's).
+func (t *Tally) Add(o *Tally) {
+	t.Records += o.Records
+	t.NoData += o.NoData
+	t.SkipData += o.SkipData
+	t.Blank += o.Blank
+	t.Headers += o.Headers
+	t.BadPktIP += o.BadPktIP
+	for k, n := range o.Malformed {
+		t.Malformed[k] += n
+	}
+	t.Truncated = t.Truncated || o.Truncated
+}
+
 // Aborted reports whether a strict tally saw a malformed position.
 func (t *Tally) Aborted() bool { return t.aborted }
 

@@ -51,15 +51,9 @@ func (tr *TextReader) Next(rec *flowlog.Record) bool {
 			continue
 		}
 		if c := line[first]; c >= 'a' && c <= 'z' {
-			toks, n := lex.Fields(line, tr.toks[:0:maxFields])
-			switch cls, detail := classifyHeader(toks, n); cls {
+			switch f, cls, detail := headerLine(line, &tr.toks); cls {
 			case isHeader:
-				names := make([]string, len(toks))
-				for i, tk := range toks {
-					names[i] = string(tk)
-				}
-				f, err := NewFormat(names)
-				if err == nil { // classifyHeader guarantees it
+				if f != nil { // classifyHeader guarantees it
 					tr.p.Format = f
 				}
 				t.Headers++
@@ -93,6 +87,25 @@ func firstNonBlank(b []byte) int {
 // Lines is the number of lines read so far (the last one's number).
 func (tr *TextReader) Lines() int64 { return tr.lines.N }
 
+// headerLine classifies a non-blank line (FORMATS.md 3.1): for a header,
+// the field order it names; for a look-alike, the detail to report.
+func headerLine(line []byte, buf *[maxFields][]byte) (*Format, headerClass, string) {
+	toks, n := lex.Fields(line, buf[:0:maxFields])
+	cls, detail := classifyHeader(toks, n)
+	if cls != isHeader {
+		return nil, cls, detail
+	}
+	names := make([]string, len(toks))
+	for i, tk := range toks {
+		names[i] = string(tk)
+	}
+	f, err := NewFormat(names)
+	if err != nil {
+		return nil, cls, ""
+	}
+	return f, cls, ""
+}
+
 // LeadingFormat is the field order in effect after the first non-blank
 // line of head: the header's when that line is one, def otherwise (nil
 // meaning the default format). A first line longer than head is taken as
@@ -103,30 +116,14 @@ func LeadingFormat(head []byte, def *Format) *Format {
 	if def == nil {
 		def = DefaultFormat
 	}
-	for len(head) > 0 {
-		nl := bytes.IndexByte(head, '\n')
-		if nl < 0 {
-			return def
-		}
-		line := head[:nl]
-		head = head[nl+1:]
-		if n := len(line); n > 0 && line[n-1] == '\r' {
-			line = line[:n-1]
-		}
-		first := firstNonBlank(line)
-		if first < 0 {
+	var buf [maxFields][]byte
+	for line := range bytes.Lines(head[:bytes.LastIndexByte(head, '\n')+1]) {
+		line = bytes.TrimSuffix(bytes.TrimSuffix(line, []byte{'\n'}), []byte{'\r'})
+		if lex.IsBlank(line) {
 			continue
 		}
-		var buf [maxFields][]byte
-		toks, n := lex.Fields(line, buf[:0:maxFields])
-		if cls, _ := classifyHeader(toks, n); cls == isHeader {
-			names := make([]string, len(toks))
-			for i, tk := range toks {
-				names[i] = string(tk)
-			}
-			if f, err := NewFormat(names); err == nil {
-				return f
-			}
+		if f, cls, _ := headerLine(line, &buf); cls == isHeader && f != nil {
+			return f
 		}
 		return def
 	}

@@ -2,7 +2,6 @@ package input
 
 import (
 	"errors"
-	"sync"
 	"sync/atomic"
 
 	"github.com/flowsift/flowsift/flowlog"
@@ -32,14 +31,12 @@ func RunBatched(inputs []Input, opts Options, fn func([]flowlog.Record) error) (
 	}
 	var stopped atomic.Bool
 	var sum *Summary
-	var rerr error
-	var wg sync.WaitGroup
-	wg.Add(1)
 	go func() {
-		defer wg.Done()
-		defer close(full)
+		defer close(full) // after sum is set: the loop below ends on it
 		cur := <-free
-		sum, rerr = Run(inputs, opts, func(r *flowlog.Record) error {
+		// Run returns only the callback's error, errStopped, which says
+		// that fn failed: fn's error is the one to return.
+		sum, _ = Run(inputs, opts, func(r *flowlog.Record) error {
 			if len(cur) == cap(cur) {
 				full <- cur
 				cur = <-free
@@ -73,12 +70,5 @@ func RunBatched(inputs []Input, opts Options, fn func([]flowlog.Record) error) (
 		}
 		free <- b
 	}
-	wg.Wait()
-	if ferr != nil {
-		return sum, ferr
-	}
-	if errors.Is(rerr, errStopped) {
-		rerr = nil
-	}
-	return sum, rerr
+	return sum, ferr
 }

@@ -58,15 +58,7 @@ func (s *Summary) Aborted() bool {
 // Totals adds up the tallies.
 func (s *Summary) Totals() (tot flowlog.Tally) {
 	for _, t := range s.Files {
-		tot.Records += t.Records
-		tot.NoData += t.NoData
-		tot.SkipData += t.SkipData
-		tot.Blank += t.Blank
-		tot.Headers += t.Headers
-		tot.BadPktIP += t.BadPktIP
-		for k, n := range t.Malformed {
-			tot.Malformed[k] += n
-		}
+		tot.Add(t)
 	}
 	return tot
 }

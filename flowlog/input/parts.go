@@ -52,9 +52,7 @@ func RunParts[P any](inputs []Input, opts Options, workers int, newPart func() P
 			return nil
 		})
 		batch = batch[:0]
-		if s != nil {
-			sum.Files = append(sum.Files, s.Files...)
-		}
+		sum.Files = append(sum.Files, s.Files...)
 		return err
 	}
 	for _, in := range inputs {
@@ -94,6 +92,7 @@ func splitPlan(in Input, opts *Options, workers int) *split {
 	if err != nil || !st.Mode().IsRegular() || st.Size() < minSplit {
 		return nil
 	}
+	size := st.Size()
 	def, err := awsFormat(&flowlog.Tally{}, opts)
 	if err != nil {
 		return nil // reported when read whole
@@ -105,11 +104,10 @@ func splitPlan(in Input, opts *Options, workers int) *split {
 	head := make([]byte, sniffLen)
 	n, _ := f.ReadAt(head, 0)
 	head = head[:n]
-	if kind, _ := Detect(head, int64(n) == st.Size()); kind != KindAWSText {
+	if kind, _ := Detect(head, int64(n) == size); kind != KindAWSText {
 		f.Close()
 		return nil
 	}
-	size := st.Size()
 	sp := &split{f: f, def: def, lead: aws.LeadingFormat(head, def), bounds: []int64{0}}
 	buf := make([]byte, 64<<10)
 	for k := 1; k < workers; k++ {
@@ -185,19 +183,25 @@ func (rp *rangePart[P]) read(f *os.File, lo, hi int64, format *aws.Format, add f
 // start format against the end of the one before; from the first wrong
 // guess on, the rest of the file is read again into one part.
 func runSplit[P any](sp *split, t *flowlog.Tally, newPart func() P, add func(P, *flowlog.Record), parts []P) []P {
+	newRange := func(onProblem func(flowlog.Problem)) *rangePart[P] {
+		rp := &rangePart[P]{part: newPart()}
+		rp.t.Path, rp.t.OnProblem = t.Path, onProblem
+		return rp
+	}
 	n := len(sp.bounds) - 1
 	rps := make([]*rangePart[P], n)
 	var wg sync.WaitGroup
 	for k := range rps {
-		rp := &rangePart[P]{part: newPart()}
-		rp.t.Path = t.Path
+		var rp *rangePart[P]
 		start := sp.lead
 		switch {
 		case k == 0:
-			start = sp.def
-			rp.t.OnProblem = t.OnProblem // in order already
+			rp, start = newRange(t.OnProblem), sp.def // its problems are in order already
 		case t.OnProblem != nil:
+			rp = newRange(nil)
 			rp.t.OnProblem = rp.buffer
+		default:
+			rp = newRange(nil)
 		}
 		rps[k] = rp
 		wg.Add(1)
@@ -214,16 +218,11 @@ func runSplit[P any](sp *split, t *flowlog.Tally, newPart func() P, add func(P, 
 			// problems to keep: read the rest again, in one part, from
 			// the field order the range before ended with, its problems
 			// reported as they come.
-			again := &rangePart[P]{part: newPart()}
-			again.t.Path = t.Path
+			var stream func(flowlog.Problem)
 			if t.OnProblem != nil {
-				again.t.OnProblem = func(p flowlog.Problem) {
-					if p.Pos > 0 {
-						p.Pos += lines
-					}
-					t.OnProblem(p)
-				}
+				stream = func(p flowlog.Problem) { t.OnProblem(renumbered(p, lines)) }
 			}
+			again := newRange(stream)
 			again.read(sp.f, sp.bounds[k], sp.bounds[n], rps[k-1].final, add)
 			again.emit(t, lines)
 			parts = append(parts, again.part)
@@ -237,27 +236,21 @@ func runSplit[P any](sp *split, t *flowlog.Tally, newPart func() P, add func(P, 
 	return parts
 }
 
+// renumbered is p with its line counted in the whole file, lines being
+// the lines of the ranges before its own.
+func renumbered(p flowlog.Problem, lines int64) flowlog.Problem {
+	if p.Pos > 0 {
+		p.Pos += lines
+	}
+	return p
+}
+
 // emit adds the range's counts to t and reports its buffered problems
 // (none when they were streamed) with their lines numbered in the whole
 // file.
 func (rp *rangePart[P]) emit(t *flowlog.Tally, lines int64) {
-	t.Records += rp.t.Records
-	t.NoData += rp.t.NoData
-	t.SkipData += rp.t.SkipData
-	t.Blank += rp.t.Blank
-	t.Headers += rp.t.Headers
-	t.BadPktIP += rp.t.BadPktIP
-	t.Truncated = t.Truncated || rp.t.Truncated
-	for k, c := range rp.t.Malformed {
-		t.Malformed[k] += c
-	}
-	if t.OnProblem == nil {
-		return
-	}
+	t.Add(&rp.t)
 	for _, p := range rp.problems {
-		if p.Pos > 0 {
-			p.Pos += lines
-		}
-		t.OnProblem(p)
+		t.OnProblem(renumbered(p, lines))
 	}
 }
