@@ -32,15 +32,7 @@ func batchedInputs(t *testing.T) []string {
 // in the same order, whatever the batch boundaries.
 func TestRunBatchedSameAsRun(t *testing.T) {
 	paths := batchedInputs(t)
-	var want, wantProbs []string
-	sum, err := Run(Expand(paths, nil), Options{OnProblem: func(p flowlog.Problem) { wantProbs = append(wantProbs, fmt.Sprint(p)) }},
-		func(r *flowlog.Record) error {
-			want = append(want, string(flowlog.AppendJSON(nil, r)))
-			return nil
-		})
-	if err != nil {
-		t.Fatal(err)
-	}
+	want, wantProbs, sum := readWhole(t, paths, Options{})
 	var got, gotProbs []string
 	batches := 0
 	bsum, err := RunBatched(Expand(paths, nil), Options{OnProblem: func(p flowlog.Problem) { gotProbs = append(gotProbs, fmt.Sprint(p)) }},
